@@ -1,0 +1,44 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   - install, start the local stack, run the main job end to end, stop the stack
+#   make test   - install, lint, run the test suite
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+SOURCE ?= synthetic
+DATA_PATH ?=
+DEMO_ARGS ?=
+
+.PHONY: install test lint unit demo stack-up stack-down stack-status clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip>=24"
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[airflow,dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(BIN)/ruff check fnlib dags plugins tests bench
+
+test: lint
+	$(BIN)/python -m pytest
+
+unit: install
+	$(BIN)/python -m pytest tests/unit
+
+demo: install
+	$(BIN)/fn demo --source $(SOURCE) $(if $(DATA_PATH),--path $(DATA_PATH)) $(DEMO_ARGS)
+
+stack-up: install
+	$(BIN)/fn stack up
+
+stack-down: install
+	$(BIN)/fn stack down
+
+stack-status: install
+	$(BIN)/fn stack status
+
+clean:
+	-$(BIN)/fn stack down
+	rm -rf $(VENV) .stack

@@ -1,0 +1,1 @@
+"""Data layer: sources, validation, leakage scrub, de-duplication and splitting."""

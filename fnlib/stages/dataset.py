@@ -1,0 +1,221 @@
+"""The dataset stage: ingest a raw corpus, prepare train/test splits, track, commit.
+
+    ingest   load + validate the raw source; on success upload the canonical raw corpus and a
+             ``raw`` manifest (bad input uploads nothing)
+    prepare  scrub, de-duplicate and split the raw corpus; upload train.csv, test.csv and the
+             preparation report under a content-addressed dataset id
+    track    log a W&B dataset artifact made of S3 references (offline without an API key)
+    commit   write the dataset manifest last: the dataset exists once its manifest does
+
+Each function takes and returns small JSON-serialisable dicts, so Airflow passes them via XCom.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fnlib.data import schema
+from fnlib.data.prepare import PrepareOptions, prepare_corpus, write_split_csv
+from fnlib.data.sources import load_source
+from fnlib.data.validate import ValidationLimits, validate_corpus
+from fnlib.errors import InputError
+from fnlib.provenance import provenance
+from fnlib.storage.manifest import Manifest, commit_manifest, load_manifest, object_key, parent_link
+from fnlib.storage.objects import ObjectRef, ObjectStore, sha256_hex
+
+log = logging.getLogger(__name__)
+
+SOURCES_NEEDING_PATH = ("isot", "liar", "fakenewsnet", "csv")
+
+
+@dataclass
+class DatasetRequest:
+    """What a user asks for (the fn_dataset form / ``fn dataset`` flags)."""
+
+    source: str = "synthetic"
+    path: str | None = None
+    test_size: float = 0.2
+    seed: int = 42
+    scrub: bool = True
+    dedupe: bool = True
+    n_docs: int = 2000
+    label_mapping: dict[str, int] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.source in SOURCES_NEEDING_PATH and not self.path:
+            raise InputError(f"source {self.source!r} needs a path to its files")
+        if not 0.0 < float(self.test_size) < 1.0:
+            raise InputError(f"test_size must be between 0 and 1, got {self.test_size}")
+        if self.source == "synthetic" and not 20 <= int(self.n_docs) <= 2_000_000:
+            raise InputError(f"n_docs must be between 20 and 2,000,000, got {self.n_docs}")
+        if self.label_mapping is not None:
+            bad = {k: v for k, v in self.label_mapping.items() if v not in (0, 1)}
+            if bad:
+                raise InputError(f"label_mapping values must be 0 (real) or 1 (fake): {bad}")
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> DatasetRequest:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise InputError(f"unknown dataset parameters {unknown}; known: {sorted(known)}")
+        values = {k: v for k, v in params.items() if v not in (None, "")}
+        return cls(**values)
+
+    def loader_options(self) -> dict[str, Any]:
+        opts = dict(self.options)
+        if self.source == "synthetic":
+            opts.setdefault("n_docs", int(self.n_docs))
+            opts.setdefault("seed", int(self.seed))
+        if self.label_mapping is not None:
+            key = "mapping" if self.source == "liar" else "label_map"
+            opts[key] = dict(self.label_mapping)
+        return opts
+
+
+def _file_checksums(path: str | None) -> list[dict[str, Any]]:
+    if not path:
+        return []
+    root = Path(path)
+    files = sorted(p for p in (root.rglob("*") if root.is_dir() else [root]) if p.is_file())
+    out = []
+    for p in files:
+        h = hashlib.sha256()
+        with p.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        out.append({"name": str(p.relative_to(root) if root.is_dir() else p.name),
+                    "sha256": h.hexdigest(), "size": p.stat().st_size})
+    return out
+
+
+def _corpus_bytes(df: pd.DataFrame) -> bytes:
+    ordered = df.sort_values(schema.ID, kind="stable")
+    return ordered.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def _read_corpus(data: bytes) -> pd.DataFrame:
+    df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    df[schema.LABEL] = df[schema.LABEL].astype(int)
+    return df
+
+
+def ingest(store: ObjectStore, request: DatasetRequest, airflow: dict | None = None) -> dict[str, Any]:
+    """Load and validate the raw source; upload it and its manifest only if it is valid."""
+    log.info("loading %s from %s", request.source, request.path or "(generated)")
+    corpus = load_source(request.source, request.path, **request.loader_options())
+    summary = validate_corpus(corpus, request.source, ValidationLimits())
+    data = _corpus_bytes(corpus)
+    raw_id = "raw-" + sha256_hex(data)[:16]
+    corpus_ref = store.put_bytes(object_key("raw", raw_id, "corpus.csv"), data, content_type="text/csv")
+    manifest = Manifest(
+        kind="raw",
+        id=raw_id,
+        objects={"corpus": corpus_ref},
+        params={
+            "source": request.source,
+            "path": str(Path(request.path).resolve()) if request.path else None,
+            "loader_options": request.loader_options(),
+            "files": _file_checksums(request.path),
+            "synthetic": request.source == "synthetic",
+        },
+        metrics={"validation": summary, "rows": len(corpus)},
+        provenance=provenance(airflow),
+    )
+    ref = commit_manifest(store, manifest)
+    log.info("raw corpus %s: %d rows -> %s", raw_id, len(corpus), ref.versioned_uri)
+    return {"raw_id": raw_id, "manifest": ref.to_dict(), "rows": len(corpus)}
+
+
+def prepare(store: ObjectStore, ingested: dict[str, Any], request: DatasetRequest) -> dict[str, Any]:
+    """Scrub, de-duplicate and split the ingested corpus; upload the splits (data first)."""
+    raw_ref = ObjectRef.from_dict(ingested["manifest"])
+    raw_manifest, _ = load_manifest(store, raw_ref.versioned_uri, raw_ref.sha256)
+    corpus = _read_corpus(store.get_bytes(raw_manifest.objects["corpus"]))
+    options = PrepareOptions(
+        scrub=bool(request.scrub), dedupe=bool(request.dedupe),
+        test_size=float(request.test_size), seed=int(request.seed),
+    )
+    prepared = prepare_corpus(corpus, request.source, options)
+    train_bytes = write_split_csv(prepared.train)
+    test_bytes = write_split_csv(prepared.test)
+    dataset_id = "ds-" + hashlib.sha256(train_bytes + b"\x00" + test_bytes).hexdigest()[:16]
+    objects = {
+        "train": store.put_bytes(object_key("dataset", dataset_id, "train.csv"), train_bytes, content_type="text/csv"),
+        "test": store.put_bytes(object_key("dataset", dataset_id, "test.csv"), test_bytes, content_type="text/csv"),
+        "report": store.put_json(object_key("dataset", dataset_id, "report.json"), prepared.report),
+    }
+    log.info("dataset %s: train %d rows, test %d rows", dataset_id, len(prepared.train), len(prepared.test))
+    return {
+        "dataset_id": dataset_id,
+        "source": request.source,
+        "raw_manifest": raw_ref.to_dict(),
+        "objects": {name: ref.to_dict() for name, ref in objects.items()},
+        "rows": {"train": len(prepared.train), "test": len(prepared.test)},
+        "class_counts": {
+            split: {schema.LABEL_NAMES[int(k)]: int(v) for k, v in frame[schema.LABEL].value_counts().items()}
+            for split, frame in (("train", prepared.train), ("test", prepared.test))
+        },
+    }
+
+
+def track(prepared: dict[str, Any], request: DatasetRequest, airflow: dict | None = None) -> dict[str, Any]:
+    """Log the dataset to W&B as an artifact of S3 references; returns the run path."""
+    from fnlib.tracking.wandb_run import tracked_run
+
+    dataset_id = prepared["dataset_id"]
+    group = (airflow or {}).get("run_id") or f"cli-{dataset_id}"
+    config = {"dataset_id": dataset_id, "request": asdict(request), "airflow": airflow or {}}
+    with tracked_run("dataset", f"dataset-{dataset_id}", group=str(group), config=config,
+                     tags=("dataset", request.source)) as run:
+        refs = {name: ObjectRef.from_dict(r) for name, r in prepared["objects"].items()}
+        run.summary({"rows_train": prepared["rows"]["train"], "rows_test": prepared["rows"]["test"]})
+        artifact = run.log_dataset_artifact(
+            name=f"fn-dataset-{request.source}",
+            refs=refs,
+            metadata={
+                "dataset_id": dataset_id,
+                "synthetic": request.source == "synthetic",
+                "raw_manifest": prepared["raw_manifest"]["uri"],
+                "objects": {n: {"uri": r.versioned_uri, "version_id": r.version_id, "sha256": r.sha256}
+                            for n, r in refs.items()},
+                "class_counts": prepared["class_counts"],
+            },
+            aliases=[dataset_id, request.source],
+        )
+        return {"wandb_run": run.path, "wandb_dir": str(run.offline_dir or ""), "artifact": artifact}
+
+
+def commit(store: ObjectStore, prepared: dict[str, Any], request: DatasetRequest,
+           tracked: dict[str, Any] | None = None, airflow: dict | None = None) -> dict[str, Any]:
+    """Write the dataset manifest (the commit). Idempotent: an existing commit is kept."""
+    raw_ref = ObjectRef.from_dict(prepared["raw_manifest"])
+    manifest = Manifest(
+        kind="dataset",
+        id=prepared["dataset_id"],
+        objects={n: ObjectRef.from_dict(r) for n, r in prepared["objects"].items()},
+        parents=[parent_link(raw_ref, "raw")],
+        params=asdict(request),
+        metrics={"rows": prepared["rows"], "class_counts": prepared["class_counts"]},
+        provenance=provenance(airflow, wandb_run=(tracked or {}).get("wandb_run")),
+    )
+    ref = commit_manifest(store, manifest)
+    return {"dataset_id": manifest.id, "manifest": ref.to_dict(), "manifest_uri": ref.versioned_uri}
+
+
+def run_all(store: ObjectStore, request: DatasetRequest, airflow: dict | None = None,
+            track_wandb: bool = True) -> dict[str, Any]:
+    """All four steps in one process (the ``fn dataset`` command)."""
+    ingested = ingest(store, request, airflow)
+    prepared = prepare(store, ingested, request)
+    tracked = track(prepared, request, airflow) if track_wandb else None
+    return {**commit(store, prepared, request, tracked, airflow), "tracked": tracked,
+            "rows": prepared["rows"]}

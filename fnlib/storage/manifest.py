@@ -1,0 +1,132 @@
+"""Manifests: the commit record of every stage output, and the links of the lineage graph.
+
+A manifest is a JSON object written *after* the data it describes (data first, manifest last):
+a dataset whose manifest is absent is not a dataset. It records ids, object refs (URI, version
+id, sha256, size), parents (the manifests of the inputs, by versioned URI and sha256), params,
+metrics and provenance (code version, git sha, Airflow ids, W&B run path).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from fnlib.errors import InputError
+from fnlib.storage.objects import ObjectRef, ObjectStore, check_key, parse_s3_uri
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.json"
+SCHEMA_VERSION = 1
+KIND_PREFIX = {"raw": "raw", "dataset": "datasets", "tuning": "tuning", "model": "models"}
+
+
+def manifest_key(kind: str, object_id: str) -> str:
+    if kind not in KIND_PREFIX:
+        raise InputError(f"unknown manifest kind {kind!r}; known: {sorted(KIND_PREFIX)}")
+    return check_key(f"{KIND_PREFIX[kind]}/{object_id}/{MANIFEST_NAME}")
+
+
+def object_key(kind: str, object_id: str, name: str) -> str:
+    return check_key(f"{KIND_PREFIX[kind]}/{object_id}/{name}")
+
+
+@dataclass
+class Manifest:
+    kind: str
+    id: str
+    objects: dict[str, ObjectRef]
+    parents: list[dict[str, str]] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "kind": self.kind,
+            "id": self.id,
+            "objects": {name: ref.to_dict() for name, ref in sorted(self.objects.items())},
+            "parents": self.parents,
+            "params": self.params,
+            "metrics": self.metrics,
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        missing = [k for k in ("kind", "id", "objects") if k not in data]
+        if missing:
+            raise InputError(f"not a manifest: missing {missing}")
+        return cls(
+            kind=data["kind"],
+            id=data["id"],
+            objects={k: ObjectRef.from_dict(v) for k, v in data["objects"].items()},
+            parents=list(data.get("parents", [])),
+            params=dict(data.get("params", {})),
+            metrics=dict(data.get("metrics", {})),
+            provenance=dict(data.get("provenance", {})),
+        )
+
+
+def parent_link(ref: ObjectRef, kind: str) -> dict[str, str]:
+    """How a child manifest names a parent manifest: versioned URI plus its sha256."""
+    return {"kind": kind, "uri": ref.versioned_uri, "sha256": ref.sha256}
+
+
+def commit_manifest(store: ObjectStore, manifest: Manifest) -> ObjectRef:
+    """Write the manifest last. If one is already committed for this id, keep it.
+
+    Ids are content addresses, so an existing manifest describes the same data: re-runs keep
+    the first commit (its provenance names the run that made the data) and write no version.
+    The existing manifest must reference only objects that still exist with the same bytes.
+    """
+    key = manifest_key(manifest.kind, manifest.id)
+    existing = store.head(key)
+    if existing is not None:
+        current = Manifest.from_dict(store.get_json(existing))
+        same = {n: r.sha256 for n, r in current.objects.items()} == {
+            n: r.sha256 for n, r in manifest.objects.items()
+        }
+        if same:
+            log.info("%s %s already committed at %s", manifest.kind, manifest.id, existing.versioned_uri)
+            return existing
+        log.warning("%s %s: committed manifest differs, writing a new version", manifest.kind, manifest.id)
+    for name, ref in manifest.objects.items():
+        head = store.head(ref.key, ref.version_id)
+        if head is None or head.sha256 != ref.sha256:
+            raise InputError(f"manifest {manifest.id}: object {name} ({ref.versioned_uri}) is missing or changed")
+    return store.put_json(key, manifest.to_dict())
+
+
+def load_manifest(store: ObjectStore, uri: str, sha256: str | None = None) -> tuple[Manifest, ObjectRef]:
+    """Read a manifest by URI (optionally verifying a known sha256)."""
+    bucket, key, version = parse_s3_uri(uri)
+    if sha256:
+        ref = ObjectRef(bucket, key, version, sha256, 0)
+        data = store.get_bytes(ref)
+        return Manifest.from_dict(_json(data, uri)), ref
+    data, ref = store.read_uri_unverified(uri)
+    return Manifest.from_dict(_json(data, uri)), ref
+
+
+def find_manifest(store: ObjectStore, kind: str, object_id: str) -> tuple[Manifest, ObjectRef]:
+    """The committed manifest of ``kind``/``object_id``; a clear error if there is none."""
+    key = manifest_key(kind, object_id)
+    ref = store.head(key)
+    if ref is None:
+        raise InputError(f"no {kind} with id {object_id!r} (s3://{store.bucket}/{key} not found)")
+    return Manifest.from_dict(store.get_json(ref)), ref
+
+
+def _json(data: bytes, uri: str) -> dict[str, Any]:
+    import json
+
+    try:
+        value = json.loads(data)
+    except ValueError as exc:
+        raise InputError(f"{uri} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise InputError(f"{uri} is not a manifest object")
+    return value

@@ -1,0 +1,272 @@
+"""A small versioned object store over an injected boto3 S3 client.
+
+In Airflow the client comes from ``S3Hook(aws_conn_id=...).get_conn()``; outside Airflow from
+:func:`fnlib.storage.client.make_s3_client`. Every write returns an :class:`ObjectRef` with the
+S3 VersionId, sha256 and size; every read verifies the sha256 before the bytes are used.
+Writes are idempotent: putting bytes identical to the current version writes nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import parse_qs, quote, urlparse
+
+from fnlib.errors import FnError, InputError
+
+log = logging.getLogger(__name__)
+
+SHA256_META = "sha256"
+_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/=+]*$")
+
+
+class StorageError(FnError):
+    """The object store could not be reached or refused an operation."""
+
+
+class ObjectNotFound(StorageError):
+    """The requested object (or object version) does not exist."""
+
+
+class ChecksumMismatch(StorageError):
+    """The bytes read do not match the sha256 recorded for them: the object was modified."""
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_key(key: str) -> str:
+    """Reject keys that could escape their prefix or confuse tools (``..``, absolute, control)."""
+    if not key or len(key) > 1024 or not _KEY_RE.match(key):
+        raise InputError(f"invalid object key {key!r}: use letters, digits and ._-/=+ only")
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise InputError(f"invalid object key {key!r}: empty, '.' or '..' path segments")
+    return key
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """One immutable object version: where it is and what its bytes are."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    sha256: str
+    size: int
+    etag: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def versioned_uri(self) -> str:
+        if not self.version_id:
+            return self.uri
+        return f"{self.uri}?versionId={quote(self.version_id, safe='')}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "uri": self.versioned_uri}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ObjectRef:
+        fields = {k: data.get(k) for k in ("bucket", "key", "version_id", "sha256", "size", "etag")}
+        if not fields["bucket"] and data.get("uri"):
+            fields["bucket"], fields["key"], fields["version_id"] = parse_s3_uri(data["uri"])
+        if not fields["sha256"]:
+            raise InputError(f"object reference without sha256: {data!r}")
+        return cls(**fields)
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str, str | None]:
+    """Split ``s3://bucket/key?versionId=...`` into (bucket, key, version_id)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
+        raise InputError(f"not an s3 URI: {uri!r} (expected s3://bucket/key[?versionId=...])")
+    version = parse_qs(parsed.query).get("versionId", [None])[0]
+    return parsed.netloc, check_key(parsed.path.lstrip("/")), version
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+class ObjectStore:
+    """Versioned, checksummed object I/O on one bucket."""
+
+    def __init__(self, client: Any, bucket: str, *, encryption: str = "AES256"):
+        if len(bucket) < 3:
+            raise InputError(f"invalid bucket name {bucket!r}: at least 3 characters")
+        self.client = client
+        self.bucket = bucket
+        self.encryption = encryption
+
+    # -- bucket -----------------------------------------------------------------------------
+    def ensure_bucket(self, create: bool = False) -> None:
+        """Check the bucket exists with versioning on; ``create`` makes it (local stacks)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if _error_code(exc) not in ("404", "NoSuchBucket", "NotFound") or not create:
+                raise StorageError(
+                    f"bucket {self.bucket!r} is not accessible ({_error_code(exc)}): create it "
+                    "with versioning enabled or fix the AWS connection"
+                ) from exc
+            self.client.create_bucket(Bucket=self.bucket)
+            log.info("created bucket %s", self.bucket)
+        except BotoCoreError as exc:
+            raise StorageError(f"cannot reach the S3 endpoint for {self.bucket!r}: {exc}") from exc
+        status = self.client.get_bucket_versioning(Bucket=self.bucket).get("Status")
+        if status != "Enabled":
+            if not create:
+                raise StorageError(
+                    f"bucket {self.bucket!r} has versioning {status or 'off'}: enable it "
+                    "(aws s3api put-bucket-versioning --versioning-configuration Status=Enabled)"
+                )
+            self.client.put_bucket_versioning(
+                Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
+            )
+
+    # -- writes -----------------------------------------------------------------------------
+    def put_bytes(
+        self, key: str, data: bytes, *, content_type: str = "application/octet-stream"
+    ) -> ObjectRef:
+        """Write ``data`` at ``key`` unless the current version already holds the same bytes."""
+        check_key(key)
+        digest = sha256_hex(data)
+        current = self.head(key)
+        if current is not None and current.sha256 == digest and current.size == len(data):
+            log.info("unchanged, kept %s", current.versioned_uri)
+            return current
+        response = self._call(
+            "put_object",
+            key,
+            Bucket=self.bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            ServerSideEncryption=self.encryption,
+            Metadata={SHA256_META: digest},
+        )
+        version = response.get("VersionId")
+        if not version or version == "null":
+            raise StorageError(
+                f"s3://{self.bucket}/{key} was written without a version id: enable versioning"
+            )
+        ref = ObjectRef(
+            self.bucket, key, version, digest, len(data), response.get("ETag", "").strip('"')
+        )
+        log.info("wrote %s (%d bytes, sha256 %s)", ref.versioned_uri, ref.size, digest[:12])
+        return ref
+
+    def put_json(self, key: str, obj: Any) -> ObjectRef:
+        return self.put_bytes(key, canonical_json(obj), content_type="application/json")
+
+    # -- reads ------------------------------------------------------------------------------
+    def head(self, key: str, version_id: str | None = None) -> ObjectRef | None:
+        """The current (or given) version of ``key`` as a ref, or None if there is none."""
+        from botocore.exceptions import ClientError
+
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": check_key(key)}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        try:
+            response = self._call("head_object", key, raw=True, **kwargs)
+        except ClientError as exc:
+            if _error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchVersion"):
+                return None
+            raise self._wrap(exc, "head_object", key) from exc
+        return ObjectRef(
+            self.bucket,
+            key,
+            response.get("VersionId"),
+            response.get("Metadata", {}).get(SHA256_META, ""),
+            int(response.get("ContentLength", 0)),
+            response.get("ETag", "").strip('"'),
+        )
+
+    def get_bytes(self, ref: ObjectRef) -> bytes:
+        """Read exactly the version ``ref`` names and verify its sha256."""
+        kwargs: dict[str, Any] = {"Bucket": ref.bucket, "Key": check_key(ref.key)}
+        if ref.version_id:
+            kwargs["VersionId"] = ref.version_id
+        response = self._call("get_object", ref.key, **kwargs)
+        data = response["Body"].read()
+        digest = sha256_hex(data)
+        if digest != ref.sha256:
+            raise ChecksumMismatch(
+                f"{ref.versioned_uri}: sha256 {digest} does not match the recorded {ref.sha256}; "
+                "the object was modified after it was written, refusing to use it"
+            )
+        return data
+
+    def get_json(self, ref: ObjectRef) -> Any:
+        return json.loads(self.get_bytes(ref))
+
+    def read_uri_unverified(self, uri: str) -> tuple[bytes, ObjectRef]:
+        """Read an object by URI when no checksum is known yet (manifests named by a user).
+
+        The returned ref carries the sha256 computed from the bytes read, so callers can
+        record it; content integrity is then checked against what the manifest records.
+        """
+        bucket, key, version = parse_s3_uri(uri)
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if version:
+            kwargs["VersionId"] = version
+        response = self._call("get_object", key, **kwargs)
+        data = response["Body"].read()
+        ref = ObjectRef(
+            bucket, key, response.get("VersionId") or version, sha256_hex(data), len(data),
+            response.get("ETag", "").strip('"'),
+        )
+        return data, ref
+
+    def list_versions(self, key: str) -> list[dict[str, Any]]:
+        """All versions of exactly ``key`` (newest first)."""
+        response = self._call(
+            "list_object_versions", key, Bucket=self.bucket, Prefix=check_key(key)
+        )
+        return [v for v in response.get("Versions", []) if v["Key"] == key]
+
+    def list_keys(self, prefix: str) -> list[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        keys: list[str] = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            keys.extend(obj["Key"] for obj in page.get("Contents", []))
+        return keys
+
+    # -- error mapping ----------------------------------------------------------------------
+    def _call(self, op: str, key: str, raw: bool = False, **kwargs: Any) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client, op)(**kwargs)
+        except ClientError as exc:
+            if raw:
+                raise
+            raise self._wrap(exc, op, key) from exc
+        except BotoCoreError as exc:
+            raise StorageError(
+                f"{op} s3://{kwargs.get('Bucket', self.bucket)}/{key} failed: {exc} "
+                "(is the S3 endpoint up and the AWS connection right?)"
+            ) from exc
+
+    def _wrap(self, exc: Exception, op: str, key: str) -> StorageError:
+        code = _error_code(exc)
+        where = f"s3://{self.bucket}/{key}"
+        if code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchBucket"):
+            return ObjectNotFound(f"{where}: not found ({code})")
+        return StorageError(f"{op} {where} failed: {code or exc}")
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Deterministic JSON bytes: same object, same bytes, same sha256."""
+    return (json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
