@@ -66,19 +66,21 @@ def _request(params: dict):
 def fn_dataset():
     @task
     def ingest(**context) -> dict:
-        from fn_airflow.runtime import airflow_ids, s3_store
+        from fn_airflow.runtime import airflow_ids, fail_fast_on_bad_input, s3_store
 
         from fnlib.stages import dataset
 
-        return dataset.ingest(s3_store(), _request(context["params"]), airflow_ids(context))
+        with fail_fast_on_bad_input():
+            return dataset.ingest(s3_store(), _request(context["params"]), airflow_ids(context))
 
     @task
     def prepare(ingested: dict, **context) -> dict:
-        from fn_airflow.runtime import s3_store
+        from fn_airflow.runtime import fail_fast_on_bad_input, s3_store
 
         from fnlib.stages import dataset
 
-        return dataset.prepare(s3_store(), ingested, _request(context["params"]))
+        with fail_fast_on_bad_input():
+            return dataset.prepare(s3_store(), ingested, _request(context["params"]))
 
     @task
     def track(prepared: dict, **context) -> dict:

@@ -182,8 +182,11 @@ def run_config(location: str | Path, *, include_internal: bool = False) -> dict[
     return config
 
 
-def run_summary(location: str | Path) -> dict[str, Any]:
-    """The run summary after every summary update (explicit and from ``log``), in order."""
+def run_summary(location: str | Path, *, include_internal: bool = False) -> dict[str, Any]:
+    """The run summary after every summary update (explicit and from ``log``), in order.
+
+    W&B's own ``_wandb`` bookkeeping entry is left out unless ``include_internal``.
+    """
     summary: dict[str, Any] = {}
     for record in iter_records(find_run_file(location)):
         kind = record.WhichOneof("record_type")
@@ -191,6 +194,8 @@ def run_summary(location: str | Path) -> dict[str, Any]:
             _apply(summary, record.run.summary)
         elif kind == "summary":
             _apply(summary, record.summary)
+    if not include_internal:
+        summary.pop("_wandb", None)
     return summary
 
 

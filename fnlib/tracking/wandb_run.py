@@ -47,7 +47,6 @@ _SECRET_KEY = re.compile(
 )
 _SECRET_ENV = ("WANDB_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
 REDACTED = "<redacted>"
-_teardown_registered = False
 
 
 class TrackingError(FnError):
@@ -137,16 +136,21 @@ def _import_wandb() -> Any:
 
 
 def shutdown() -> None:
-    """Stop the W&B service process of this process (safe to call more than once)."""
+    """Stop this process's W&B service (finishing open runs); safe to call more than once."""
     if "wandb" in sys.modules:
         sys.modules["wandb"].teardown()
 
 
 def _register_teardown() -> None:
-    global _teardown_registered
-    if not _teardown_registered:
-        atexit.register(shutdown)
-        _teardown_registered = True
+    """Make :func:`shutdown` the first exit hook to run.
+
+    wandb 0.31 registers its own exit hook each time it starts a service process; that hook
+    only closes the connection, leaving ``wandb.teardown()`` to fail later with "Already torn
+    down". Re-registering after every ``wandb.init`` puts ours last in the LIFO order, so
+    ``wandb.teardown()`` runs first and unregisters wandb's hook.
+    """
+    atexit.unregister(shutdown)
+    atexit.register(shutdown)
 
 
 def _s3_object_name(uri: str) -> tuple[str, str, str | None]:
@@ -351,7 +355,6 @@ def tracked_run(
     settings = settings or TrackingSettings()
     os.environ.setdefault("WANDB_SILENT", "true")
     os.environ.setdefault("WANDB_X_DISABLE_STATS", "true")
-    _register_teardown()
     settings.dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     run = wandb.init(
@@ -367,6 +370,7 @@ def tracked_run(
         config=_clean(config or {}),
         reinit="create_new",
     )
+    _register_teardown()
     tracked = TrackedRun(run, settings)
     log.info(
         "W&B %s run %s (%s) started in %.2fs",

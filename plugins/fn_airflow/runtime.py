@@ -65,3 +65,17 @@ def aws_env_for_sdk() -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@contextlib.contextmanager
+def fail_fast_on_bad_input() -> Iterator[None]:
+    """Bad input will not get better on retry: fail the task at once with fnlib's message.
+    Storage and other transient errors propagate unchanged, so Airflow's retries apply."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from fnlib.errors import InputError
+
+    try:
+        yield
+    except InputError as exc:
+        raise AirflowFailException(str(exc)) from exc

@@ -1,0 +1,11 @@
+# Airflow image: the official base plus fnlib, our DAGs and plugins.
+FROM apache/airflow:3.3.2-python3.11
+
+COPY --chown=airflow:root constraints.txt pyproject.toml README.md /opt/fn/
+COPY --chown=airflow:root fnlib /opt/fn/fnlib
+RUN pip install --no-cache-dir -c /opt/fn/constraints.txt "/opt/fn[airflow]"
+COPY --chown=airflow:root dags /opt/airflow/dags
+COPY --chown=airflow:root plugins /opt/airflow/plugins
+
+ARG FN_GIT_SHA=unknown
+ENV FN_GIT_SHA=${FN_GIT_SHA}

@@ -1,0 +1,127 @@
+"""A minimal client for Airflow 3's REST API v2 (standard library only).
+
+Used by the CLI's main job and the end-to-end tests: authenticate, wait for a DAG to be
+parsed, unpause, trigger with a conf, poll the run while reporting task progress, read XComs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from fnlib.errors import FnError
+
+log = logging.getLogger(__name__)
+
+TERMINAL = {"success", "failed"}
+
+
+class AirflowApiError(FnError):
+    """The Airflow API refused a request or a run did not finish as expected."""
+
+
+class AirflowClient:
+    def __init__(self, base_url: str, username: str, password: str, timeout: float = 30.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._token = self._login(username, password)
+
+    def _login(self, username: str, password: str) -> str:
+        body = self._request("POST", "/auth/token", {"username": username, "password": password},
+                             auth=False)
+        return body["access_token"]
+
+    def _request(self, method: str, path: str, payload: Any = None, auth: bool = True) -> Any:
+        data = json.dumps(payload).encode() if payload is not None else None
+        req = urllib.request.Request(self.base_url + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if auth:
+            req.add_header("Authorization", f"Bearer {self._token}")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")[:500]
+            raise AirflowApiError(f"{method} {path}: HTTP {exc.code}: {detail}") from exc
+        except urllib.error.URLError as exc:
+            raise AirflowApiError(f"{method} {path}: cannot reach {self.base_url}: {exc}") from exc
+        return json.loads(raw) if raw else None
+
+    # -- DAGs -------------------------------------------------------------------------------
+    def wait_for_dag(self, dag_id: str, timeout: float = 120.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self._request("GET", f"/api/v2/dags/{dag_id}")
+            except AirflowApiError as exc:
+                if "HTTP 404" not in str(exc) or time.monotonic() > deadline:
+                    raise AirflowApiError(f"DAG {dag_id} not available after {timeout:.0f}s "
+                                          f"(parse error? check `airflow dags list-import-errors`)"
+                                          ) from exc
+            time.sleep(1)
+
+    def import_errors(self) -> list[dict[str, Any]]:
+        return self._request("GET", "/api/v2/importErrors").get("import_errors", [])
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": paused})
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        body = self._request("POST", f"/api/v2/dags/{dag_id}/dagRuns",
+                             {"logical_date": None, "conf": conf or {}})
+        return body["dag_run_id"]
+
+    def runs(self, dag_id: str) -> list[dict[str, Any]]:
+        return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns?order_by=-start_date"
+                             )["dag_runs"]
+
+    def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{_q(run_id)}")
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        return self._request(
+            "GET", f"/api/v2/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances?limit=1000"
+        )["task_instances"]
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        body = self._request(
+            "GET", f"/api/v2/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances/{task_id}"
+                   f"/xcomEntries/{key}?deserialize=true")
+        value = body.get("value")
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        return value
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 1800.0,
+                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """Poll until the run ends; report each task state change through ``progress``."""
+        deadline = time.monotonic() + timeout
+        seen: dict[tuple[str, int], str] = {}
+        while True:
+            run = self.run(dag_id, run_id)
+            if progress:
+                for ti in self.task_instances(dag_id, run_id):
+                    key = (ti["task_id"], ti.get("map_index", -1))
+                    state = ti.get("state") or "none"
+                    if seen.get(key) != state:
+                        seen[key] = state
+                        name = ti["task_id"] + (f"[{key[1]}]" if key[1] >= 0 else "")
+                        progress(f"{dag_id} {name}: {state}")
+            if run["state"] in TERMINAL:
+                return run
+            if time.monotonic() > deadline:
+                raise AirflowApiError(f"{dag_id} run {run_id} still {run['state']} after {timeout:.0f}s")
+            time.sleep(2)
+
+
+def _q(value: str) -> str:
+    return urllib.parse.quote(value, safe="")

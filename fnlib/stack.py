@@ -1,0 +1,316 @@
+"""The embedded local stack: a moto S3 server and Airflow (standalone) under one state folder.
+
+``fn stack up`` starts both (idempotent), ``fn stack down`` stops them by PID (process groups,
+so no worker is orphaned), ``fn stack status`` reports. All state lives in ``FN_STACK_DIR``
+(default ``./.stack``): pids, logs, the Airflow home with its SQLite DB, offline W&B runs.
+Tasks reach S3 through the ``aws_default`` connection, set here as an environment variable
+pointing at the local endpoint; against AWS or MinIO only that connection changes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fnlib import settings
+from fnlib.errors import FnError
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+class StackError(FnError):
+    """The local stack could not be started or stopped."""
+
+
+def _free_port(preferred: int | None = None) -> int:
+    for port in ([preferred] if preferred else []) + [0]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise StackError("no free TCP port on 127.0.0.1")
+
+
+def _alive(pid: int | None, marker: str) -> bool:
+    if not pid:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    return marker in cmdline
+
+
+def _http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status < 500
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@dataclass
+class Stack:
+    """Paths and ports of one local stack."""
+
+    dir: Path
+
+    @classmethod
+    def default(cls) -> Stack:
+        return cls(settings.stack_dir())
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def state_file(self) -> Path:
+        return self.dir / "state.json"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.dir / "airflow"
+
+    def state(self) -> dict[str, Any]:
+        if self.state_file.exists():
+            return json.loads(self.state_file.read_text())
+        return {}
+
+    def _save(self, **updates: Any) -> dict[str, Any]:
+        state = {**self.state(), **updates}
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.state_file.write_text(json.dumps(state, indent=2))
+        return state
+
+    @property
+    def s3_url(self) -> str:
+        return f"http://127.0.0.1:{self.state()['s3_port']}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.state()['api_port']}"
+
+    def env(self) -> dict[str, str]:
+        """Environment for every process of the stack (and for clients of it)."""
+        state = self.state()
+        conn = {
+            "conn_type": "aws",
+            "login": "local",
+            "password": "local-secret",
+            "extra": {
+                "endpoint_url": self.s3_url,
+                "region_name": "us-east-1",
+                "config_kwargs": {"retries": {"mode": "standard", "max_attempts": 5}},
+            },
+        }
+        env = {
+            "AIRFLOW_HOME": str(self.airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", "4"),
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(state["api_port"]),
+            "AIRFLOW__API__BASE_URL": self.api_url,
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
+            "AIRFLOW__API_AUTH__JWT_SECRET": state["jwt_secret"],
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
+            "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(conn),
+            "FN_BUCKET": settings.bucket(),
+            "FN_STACK_DIR": str(self.dir),
+            "WANDB_DIR": str(self.dir),
+            "WANDB_SILENT": "true",
+            "WANDB_X_DISABLE_STATS": "true",
+            "WANDB_MODE": "online" if os.environ.get("WANDB_API_KEY") else "offline",
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        return env
+
+    def client_env(self) -> dict[str, str]:
+        """AWS settings for a boto3 client of the local endpoint (the CLI's own reads)."""
+        return {
+            "AWS_ENDPOINT_URL": self.s3_url,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local-secret",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        state = self.state()
+        return {
+            "dir": str(self.dir),
+            "s3": {"pid": state.get("s3_pid"), "running": _alive(state.get("s3_pid"), "moto"),
+                   "url": self.s3_url if "s3_port" in state else None},
+            "airflow": {"pid": state.get("airflow_pid"),
+                        "running": _alive(state.get("airflow_pid"), "airflow"),
+                        "url": self.api_url if "api_port" in state else None},
+        }
+
+    def is_up(self) -> bool:
+        st = self.status()
+        return st["s3"]["running"] and st["airflow"]["running"]
+
+    def up(self, timeout: float = 180.0) -> dict[str, Any]:
+        """Start whatever is not running; return the status. Safe to call twice."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        state = self.state()
+        if not _alive(state.get("s3_pid"), "moto"):
+            self._start_s3()
+        self._ensure_bucket()
+        if not _alive(self.state().get("airflow_pid"), "airflow"):
+            self._start_airflow()
+        self._wait_healthy(timeout)
+        return self.status()
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> int:
+        logfile = (self.dir / f"{name}.log").open("ab")
+        proc = subprocess.Popen(
+            argv, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, **env}, cwd=str(self.dir), start_new_session=True,
+        )
+        logfile.close()
+        return proc.pid
+
+    def _start_s3(self) -> None:
+        port = _free_port(int(os.environ.get("FN_S3_PORT", "0")) or None)
+        pid = self._spawn("s3", [str(BIN / "python"), "-m", "moto.server", "-H", "127.0.0.1",
+                                 "-p", str(port)], {})
+        self._save(s3_pid=pid, s3_port=port)
+        deadline = time.monotonic() + 30
+        while not _http_ok(f"http://127.0.0.1:{port}/moto-api/"):
+            if time.monotonic() > deadline or not _alive(pid, "moto"):
+                raise StackError(f"S3 server did not start; see {self.dir / 's3.log'}")
+            time.sleep(0.2)
+        log.info("S3 endpoint up at http://127.0.0.1:%d (pid %d)", port, pid)
+
+    def _ensure_bucket(self) -> None:
+        from fnlib.storage import ObjectStore
+        from fnlib.storage.client import make_s3_client
+
+        env = self.client_env()
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            ObjectStore(make_s3_client(self.s3_url), settings.bucket()).ensure_bucket(create=True)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def _start_airflow(self) -> None:
+        state = self.state()
+        if "api_port" not in state or not _free_port_is(state["api_port"]):
+            state = self._save(api_port=_free_port(int(os.environ.get("FN_API_PORT", "8080"))))
+        if "jwt_secret" not in state:
+            self._save(jwt_secret=secrets.token_urlsafe(32))
+        self.airflow_home.mkdir(parents=True, exist_ok=True)
+        env = self.env()
+        log.info("migrating the Airflow metadata DB in %s", self.airflow_home)
+        subprocess.run([str(BIN / "airflow"), "db", "migrate"], env={**os.environ, **env},
+                       check=True, capture_output=True, cwd=str(self.dir))
+        pid = self._spawn("airflow", [str(BIN / "airflow"), "standalone"], env)
+        self._save(airflow_pid=pid)
+        log.info("Airflow standalone starting (pid %d), UI at %s", pid, self.api_url)
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"{self.api_url}/api/v2/monitor/health"
+        while time.monotonic() < deadline:
+            if not _alive(self.state().get("airflow_pid"), "airflow"):
+                raise StackError(f"Airflow exited during start-up; see {self.dir / 'airflow.log'}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    health = json.load(resp)
+                if all(health.get(c, {}).get("status") == "healthy"
+                       for c in ("metadatabase", "scheduler", "dag_processor")):
+                    return
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+            time.sleep(1)
+        raise StackError(f"Airflow not healthy after {timeout:.0f}s; see {self.dir / 'airflow.log'}")
+
+    def down(self, timeout: float = 40.0) -> list[str]:
+        """Stop Airflow (SIGINT to its main PID, then its process group) and the S3 server."""
+        stopped = []
+        state = self.state()
+        for name, key, marker, first in (("airflow", "airflow_pid", "airflow", signal.SIGINT),
+                                         ("s3", "s3_pid", "moto", signal.SIGTERM)):
+            pid = state.get(key)
+            if _alive(pid, marker):
+                _stop_group(pid, first, timeout)
+                stopped.append(f"{name} (pid {pid})")
+            self._save(**{key: None})
+        return stopped
+
+    def admin_password(self) -> str | None:
+        path = self.airflow_home / "simple_auth_manager_passwords.json.generated"
+        if path.exists():
+            return json.loads(path.read_text()).get("admin")
+        return None
+
+
+def _free_port_is(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop_group(pid: int, first: signal.Signals, timeout: float) -> None:
+    """Signal the main process, wait, then TERM and KILL what is left of its process group."""
+    try:
+        os.kill(pid, first)
+    except ProcessLookupError:
+        return
+    for sig, wait in ((None, timeout), (signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        if sig is not None:
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            _reap(pid)
+            if not _group_alive(pid):
+                return
+            time.sleep(0.25)
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass

@@ -1,0 +1,25 @@
+"""Every DAG file imports cleanly, has the house-style attributes and a matching dag_id."""
+
+from __future__ import annotations
+
+import pytest
+
+from pathlib import Path
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+
+DAG_FILES = sorted(p.stem for p in DAGS.glob("fn_*.py"))
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+
+
+@pytest.mark.parametrize("stem", DAG_FILES)
+def test_dag_file_defines_its_dag(dagbag, stem):
+    dag = dagbag.get_dag(stem)
+    assert dag is not None, f"{stem}.py must define dag_id={stem!r}"
+    assert dag.doc_md and dag.tags and "fn" in dag.tags
+    assert dag.start_date is not None and dag.start_date.tzinfo is not None
+    for name, param in dag.params.items():
+        assert param.schema.get("title") or param.description, f"{stem}: param {name} needs a title"
