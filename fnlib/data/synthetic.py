@@ -95,8 +95,9 @@ _SUBJECTS = {
     "justice": ("politicsNews", "left-news"),
     "environment": ("worldnews", "US_News"),
 }
-_FAKE_TOPIC_P = np.array([0.34, 0.08, 0.12, 0.12, 0.08, 0.18, 0.08])
-_REAL_TOPIC_P = np.array([0.26, 0.18, 0.22, 0.10, 0.08, 0.08, 0.08])
+# topics are equally likely in both classes: dozens of topic words per article would otherwise
+# swamp the style signal and make the topic, not the writing, decide the class
+_TOPIC_P = np.array([0.30, 0.14, 0.18, 0.11, 0.08, 0.11, 0.08])
 
 _STYLE = {
     FAKE: _words("""shocking bombshell exposed truth mainstream elites globalist coverup outrageous
@@ -151,13 +152,11 @@ def generate(n_docs: int = 2000, seed: int = 0, fake_ratio: float = 0.5) -> pd.D
     labels[: int(round(n * float(fake_ratio)))] = FAKE
     labels = rng.permutation(labels)
     fake = labels == FAKE
-    topic_real = rng.choice(len(_TOPICS), size=n, p=_REAL_TOPIC_P / _REAL_TOPIC_P.sum())
-    topic_fake = rng.choice(len(_TOPICS), size=n, p=_FAKE_TOPIC_P / _FAKE_TOPIC_P.sum())
     docs = _Docs(
-        topics=np.where(fake, topic_fake, topic_real),
+        topics=rng.choice(len(_TOPICS), size=n, p=_TOPIC_P / _TOPIC_P.sum()),
         # ~12% of documents are written in the other class's style: the irreducible error
-        style_fake=np.where(rng.random(n) < 0.12, ~fake, fake),
-        style_rate=rng.uniform(0.03, 0.16, size=n),
+        style_fake=np.where(rng.random(n) < _STYLE_FLIP, ~fake, fake),
+        style_rate=rng.uniform(*_STYLE_RATE, size=n),
         title_len=rng.integers(6, 15, size=n),
         body_len=np.clip(rng.lognormal(np.log(280), 0.45, size=n), 100, 600).astype(np.int64),
         fake=fake,
@@ -194,6 +193,10 @@ def generate(n_docs: int = 2000, seed: int = 0, fake_ratio: float = 0.5) -> pd.D
 
 
 _CHUNK = 4096
+_STYLE_FLIP = 0.12  # share of documents written in the other class's style
+_STYLE_RATE = (0.03, 0.16)  # per-document share of style words
+_OWN_STYLE = 0.75  # share of a document's style words taken from its own style list
+_TOPIC_RATE = 0.30  # share of topic words
 
 
 @dataclass(frozen=True)
@@ -245,8 +248,8 @@ def _tokens(
     topic_word = vocab.topic_off[topics] + (rng.random(total) * vocab.topic_size[topics]).astype(
         np.int64
     )
-    base = np.where((u >= rate) & (u < rate + 0.30), topic_word, base)
-    fake_word = np.where(rng.random(total) < 0.75, style_fake, ~style_fake)
+    base = np.where((u >= rate) & (u < rate + _TOPIC_RATE), topic_word, base)
+    fake_word = np.where(rng.random(total) < _OWN_STYLE, style_fake, ~style_fake)
     n_style = np.where(fake_word, len(_STYLE[FAKE]), len(_STYLE[REAL]))
     style_word = np.where(fake_word, vocab.offsets["fake"], vocab.offsets["real"]) + (
         rng.random(total) * n_style

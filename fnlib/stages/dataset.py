@@ -178,9 +178,11 @@ def track(prepared: dict[str, Any], request: DatasetRequest, airflow: dict | Non
                      tags=("dataset", request.source)) as run:
         refs = {name: ObjectRef.from_dict(r) for name, r in prepared["objects"].items()}
         run.summary({"rows_train": prepared["rows"]["train"], "rows_test": prepared["rows"]["test"]})
-        artifact = run.log_dataset_artifact(
+        artifact = run.log_reference_artifact(
             name=f"fn-dataset-{request.source}",
-            refs=refs,
+            type="dataset",
+            refs=list(refs.values()),
+            names=[f"{name}.{'json' if name == 'report' else 'csv'}" for name in refs],
             metadata={
                 "dataset_id": dataset_id,
                 "synthetic": request.source == "synthetic",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,7 +49,7 @@ def _type_seeds() -> dict[int, int]:
     return {t: zlib.crc32(bytes([t])) for t in (FULL, FIRST, MIDDLE, LAST)}
 
 
-def iter_payloads(path: str | Path) -> Iterator[bytes]:
+def iter_payloads(path: str | Path, *, warn_truncated: bool = True) -> Iterator[bytes]:
     """Yield the raw payload of every complete logical record in the log at ``path``.
 
     A record cut off at the end of the file (a run that is still writing or crashed) is
@@ -102,7 +103,7 @@ def iter_payloads(path: str | Path) -> Iterator[bytes]:
             if chunk_type == LAST:
                 yield b"".join(pending)
                 pending = None
-    if pending is not None or pos < len(data):
+    if warn_truncated and (pending is not None or pos < len(data)):
         log.warning("%s: incomplete record at the end of the file was skipped", path)
 
 
@@ -114,6 +115,30 @@ def iter_records(path: str | Path) -> Iterator[Any]:
         record = pb.Record()
         record.ParseFromString(payload)
         yield record
+
+
+def wait_for_exit_record(path: str | Path, timeout: float = 30.0) -> bool:
+    """Wait until the log at ``path`` holds the run's exit record; False on timeout.
+
+    wandb 0.31's ``run.finish()`` returns before wandb-core has flushed and closed the file
+    (the stream is closed asynchronously), so a reader right after ``finish`` can see a file
+    cut at a 32 KiB block boundary. The exit record is the last record a finished run writes.
+    """
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        last = b""
+        if Path(path).is_file() and Path(path).stat().st_size >= FILE_HEADER.size:
+            for last in iter_payloads(path, warn_truncated=False):  # noqa: B007
+                pass
+        if last and pb.Record.FromString(last).WhichOneof("record_type") == "exit":
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
 
 
 def find_run_file(location: str | Path) -> Path:

@@ -32,6 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlparse
 
 from fnlib.errors import FnError, InputError
+from fnlib.tracking.records import wait_for_exit_record
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ _SECRET_KEY = re.compile(
 )
 _SECRET_ENV = ("WANDB_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
 REDACTED = "<redacted>"
+FLUSH_TIMEOUT_S = 30.0
 
 
 class TrackingError(FnError):
@@ -142,12 +144,10 @@ def shutdown() -> None:
 
 
 def _register_teardown() -> None:
-    """Make :func:`shutdown` the first exit hook to run.
+    """Make :func:`shutdown` the first exit hook to run (atexit is LIFO).
 
-    wandb 0.31 registers its own exit hook each time it starts a service process; that hook
-    only closes the connection, leaving ``wandb.teardown()`` to fail later with "Already torn
-    down". Re-registering after every ``wandb.init`` puts ours last in the LIFO order, so
-    ``wandb.teardown()`` runs first and unregisters wandb's hook.
+    wandb 0.31 registers its own hook whenever it starts a service; run after it,
+    ``wandb.teardown()`` fails with "Already torn down". Run first, it unregisters wandb's.
     """
     atexit.unregister(shutdown)
     atexit.register(shutdown)
@@ -215,6 +215,7 @@ class TrackedRun:
         (where ``wandb`` refuses ``use_artifact``) keep their lineage. Online, W&B artifact
         refs are linked with ``run.use_artifact`` and the artifact is returned.
         """
+        ref = scrub_secrets(ref, "input reference")
         if ref not in self._inputs:
             self._inputs.append(ref)
             self.run.config.update({"inputs": list(self._inputs)}, allow_val_change=True)
@@ -316,13 +317,8 @@ class TrackedRun:
             )
         head = self._s3.head_object(Bucket=bucket, Key=key, VersionId=version)
         etag = str(head["ETag"]).strip('"')
-        log.info(
-            "s3://%s/%s: W&B recorded version %s, pinned to the referenced %s",
-            bucket,
-            key,
-            entry.extra.get("versionID"),
-            version,
-        )
+        was = entry.extra.get("versionID")
+        log.info("s3://%s/%s: pinned W&B entry from version %s to %s", bucket, key, was, version)
         entry.digest = etag
         entry.size = int(head["ContentLength"])
         entry.extra = {**entry.extra, "etag": etag, "versionID": version}
@@ -372,13 +368,8 @@ def tracked_run(
     )
     _register_teardown()
     tracked = TrackedRun(run, settings)
-    log.info(
-        "W&B %s run %s (%s) started in %.2fs",
-        settings.mode,
-        name,
-        tracked.path,
-        time.perf_counter() - started,
-    )
+    elapsed = time.perf_counter() - started
+    log.info("W&B %s run %s (%s) started in %.2fs", settings.mode, name, tracked.path, elapsed)
     exit_code = 0
     try:
         yield tracked
@@ -387,4 +378,22 @@ def tracked_run(
         raise
     finally:
         run.finish(exit_code=exit_code)
-        log.info("W&B run %s finished (exit code %d)", tracked.path, exit_code)
+        _wait_until_written(tracked, failing=exit_code != 0)
+        elapsed = time.perf_counter() - started
+        log.info("W&B run %s finished (exit %d), %.2fs in all", tracked.path, exit_code, elapsed)
+
+
+def _wait_until_written(tracked: TrackedRun, failing: bool) -> None:
+    """Return only once the run's ``.wandb`` file is complete (see ``wait_for_exit_record``)."""
+    if tracked.run_file is None or (tracked.mode == "online" and not tracked.run_file.exists()):
+        return
+    if wait_for_exit_record(tracked.run_file, timeout=FLUSH_TIMEOUT_S):
+        return
+    message = (
+        f"W&B did not finish writing {tracked.run_file} within {FLUSH_TIMEOUT_S:.0f}s; "
+        "the offline run may be incomplete (check the wandb-core logs in its logs/ folder)"
+    )
+    if failing:
+        log.error(message)  # do not mask the exception that is already propagating
+    else:
+        raise TrackingError(message)

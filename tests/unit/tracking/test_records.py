@@ -95,6 +95,16 @@ def test_truncated_tail_is_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixt
     assert "incomplete record" in caplog.text
 
 
+def test_wait_for_exit_record(tmp_path: Path) -> None:
+    path = write_log(tmp_path / "run-e.wandb", [history_record(0, a=1)])
+    assert records.wait_for_exit_record(path, timeout=0.05) is False
+    exit_record = pb.Record()
+    exit_record.exit.exit_code = 0
+    write_log(path, [history_record(0, a=1), exit_record.SerializeToString()])
+    assert records.wait_for_exit_record(path, timeout=0.05) is True
+    assert records.wait_for_exit_record(tmp_path / "not-yet.wandb", timeout=0.01) is False
+
+
 def test_find_run_file(tmp_path: Path) -> None:
     run_dir = tmp_path / "wandb" / "offline-run-20260101_000000-abc"
     run_dir.mkdir(parents=True)

@@ -136,11 +136,8 @@ def test_dataset_artifact_of_s3_references(s3: Any, tmp_path: Path) -> None:
     assert run.offline_dir.parent == tmp_path / "wandb-dir" / "wandb"
 
     [art] = logged_artifacts(run.offline_dir)
-    assert (art["name"], art["type"], art["aliases"]) == (
-        "fn-dataset",
-        "dataset",
-        ["ds-1", "latest"],
-    )
+    assert (art["name"], art["type"]) == ("fn-dataset", "dataset")
+    assert sorted(art["aliases"]) == ["ds-1", "latest"]  # wandb-core does not keep the order
     assert art["metadata"]["dataset_id"] == "ds-1" and art["metadata"]["rows"] == 2
     assert art["metadata"]["objects"]["train.jsonl"] == {
         "uri": train.versioned_uri,
@@ -202,8 +199,9 @@ def test_use_artifact_offline_records_inputs() -> None:
 def test_failure_finishes_with_exit_code_1() -> None:
     with pytest.raises(RuntimeError, match="boom"), tracked_run("train", "fails") as run:
         raise RuntimeError("boom")
-    [exit_record] = [r.exit for r in iter_records(run.run_file) if r.HasField("exit")]
-    assert exit_record.exit_code == 1
+    kinds = [r.WhichOneof("record_type") for r in iter_records(run.run_file)]
+    exits = [r.exit for r in iter_records(run.run_file) if r.HasField("exit")]
+    assert [e.exit_code for e in exits] == [1], (kinds, run.run_file.stat().st_size)
 
 
 def test_api_key_from_env_is_never_written(monkeypatch: pytest.MonkeyPatch) -> None:
