@@ -9,6 +9,7 @@ pointing at the local endpoint; against AWS or MinIO only that connection change
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -310,7 +311,5 @@ def _stop_group(pid: int, first: signal.Signals, timeout: float) -> None:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

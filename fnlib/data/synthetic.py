@@ -18,7 +18,7 @@ including its traps, so the pipeline's defences get exercised:
 - HTML tags/entities and bracketed tags like ``[VIDEO]`` appear as noise;
 - about 1% exact and 1% near duplicates, a few title-only documents (empty bodies) and a few
   link-only documents that are blank once scrubbed;
-- the classes share most of their vocabulary and ~12% of documents are written in the other
+- the classes share most of their vocabulary and ~8% of documents are written in the other
   class's style, so a bag-of-words model scores well (~0.9 accuracy) but not perfectly.
 
 The output is fully determined by ``seed`` (one :func:`numpy.random.default_rng` stream).
@@ -154,7 +154,7 @@ def generate(n_docs: int = 2000, seed: int = 0, fake_ratio: float = 0.5) -> pd.D
     fake = labels == FAKE
     docs = _Docs(
         topics=rng.choice(len(_TOPICS), size=n, p=_TOPIC_P / _TOPIC_P.sum()),
-        # ~12% of documents are written in the other class's style: the irreducible error
+        # some documents are written in the other class's style: the irreducible error
         style_fake=np.where(rng.random(n) < _STYLE_FLIP, ~fake, fake),
         style_rate=rng.uniform(*_STYLE_RATE, size=n),
         title_len=rng.integers(6, 15, size=n),
@@ -193,9 +193,9 @@ def generate(n_docs: int = 2000, seed: int = 0, fake_ratio: float = 0.5) -> pd.D
 
 
 _CHUNK = 4096
-_STYLE_FLIP = 0.12  # share of documents written in the other class's style
-_STYLE_RATE = (0.03, 0.16)  # per-document share of style words
-_OWN_STYLE = 0.75  # share of a document's style words taken from its own style list
+_STYLE_FLIP = 0.08  # share of documents written in the other class's style
+_STYLE_RATE = (0.06, 0.2)  # per-document share of style words
+_OWN_STYLE = 0.85  # share of a document's style words taken from its own style list
 _TOPIC_RATE = 0.30  # share of topic words
 
 

@@ -55,6 +55,6 @@ def format_lineage(nodes: list[LineageNode]) -> str:
         for name, ref in sorted(m.objects.items()):
             lines.append(f"{pad}   {name}: {ref.versioned_uri} sha256={ref.sha256[:16]} size={ref.size}")
         for key in ("source", "path", "files"):
-            if key in m.params:
+            if m.params.get(key):
                 lines.append(f"{pad}   {key}: {m.params[key]}")
     return "\n".join(lines)

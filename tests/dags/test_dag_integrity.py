@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
+
+import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 
