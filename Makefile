@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 install: $(VENV)/.installed
 
 lint: install
-	$(BIN)/ruff check fnlib dags plugins tests bench
+	$(BIN)/ruff check .
 
 test: lint
 	$(BIN)/python -m pytest

@@ -96,7 +96,8 @@ RULES: tuple[_Rule, ...] = (
         (
             re.compile(
                 r"(?:\b(?:featured|feature|header|top)[ \t]+(?:image|photo|picture)[ \t]+"
-                r"(?:via|by|from|credit|courtesy)\b[^\n]{0,200}?"
+                # the credit runs to the end, without a sentence break ("." + space) in it
+                r"(?:via|by|from|credit|courtesy)\b(?:[^\n.!?]|[.!?](?!\s)){0,150}?"
                 r"|(?:(?<=[\n.!?])|\A)[^\n.!?]{0,100}\bGetty[ \t]+Images\b[^\n]{0,40}?)\s*\Z",
                 re.IGNORECASE,
             ),
