@@ -30,3 +30,8 @@ def stack_dir() -> Path:
 
 def wandb_dir() -> Path:
     return Path(os.environ.get("WANDB_DIR") or stack_dir()).resolve()
+
+
+def cache_dir() -> Path:
+    """Feature cache (an accelerator, not lineage): ``FN_CACHE_DIR`` or ``<stack>/cache``."""
+    return Path(os.environ.get("FN_CACHE_DIR") or stack_dir() / "cache").resolve()

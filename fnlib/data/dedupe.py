@@ -57,7 +57,9 @@ def dedupe(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     keys = pd.util.hash_pandas_object(normalised, index=False).to_numpy()
     del normalised
 
-    groups = pd.DataFrame({"key": keys, "label": by_id[LABEL].to_numpy(), "id": by_id[ID].to_numpy()})
+    groups = pd.DataFrame(
+        {"key": keys, "label": by_id[LABEL].to_numpy(), "id": by_id[ID].to_numpy()}
+    )
     n_labels = groups.groupby("key", sort=False)["label"].transform("nunique").to_numpy()
     conflict = n_labels > 1
     duplicate = groups["key"].duplicated(keep="first").to_numpy() & ~conflict
@@ -90,9 +92,12 @@ def dedupe(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     report["rows_dropped"] = int(drop.sum())
     log.info(
         "dedupe: %d exact and %d near duplicates, %d label-conflict rows dropped; %d -> %d rows",
-        report["exact_duplicates"], report["near_duplicates"], report["label_conflicts"]["rows"],
-        report["rows_in"], report["rows_out"],
-    )  # fmt: skip
+        report["exact_duplicates"],
+        report["near_duplicates"],
+        report["label_conflicts"]["rows"],
+        report["rows_in"],
+        report["rows_out"],
+    )
     return out, report
 
 

@@ -70,29 +70,33 @@ class _Rule:
     name: str
     group: str  # the ScrubOptions flag that enables it
     patterns: tuple[re.Pattern[str], ...]  # applied in order
-    needles: tuple[str, ...] | re.Pattern[str]  # only rows containing one (or matching) are searched
+    needles: (
+        tuple[str, ...] | re.Pattern[str]
+    )  # only rows containing one (or matching) are searched
     window: int = 0  # >0: only the first N chars; <0: only the last -N chars; 0: everything
     repl: str = ""
 
 
 RULES: tuple[_Rule, ...] = (
     _Rule(
-        "dateline", "markers",
-        (
-            re.compile(
-                _TITLE_LINE + r"[^\n()]{0,60}?\((?:" + "|".join(_AGENCIES) + r")\)" + _DASH
-            ),
-        ),
-        re.compile(r"\((?:" + "|".join(_AGENCIES) + r")\)"), window=1000, repl=r"\g<keep>",
+        "dateline",
+        "markers",
+        (re.compile(_TITLE_LINE + r"[^\n()]{0,60}?\((?:" + "|".join(_AGENCIES) + r")\)" + _DASH),),
+        re.compile(r"\((?:" + "|".join(_AGENCIES) + r")\)"),
+        window=1000,
+        repl=r"\g<keep>",
     ),
     _Rule(
-        "wire_says", "markers",
+        "wire_says",
+        "markers",
         (re.compile(_TITLE_LINE + r"[ \t]*21st Century Wire says:?[ \t]*", re.IGNORECASE),),
         ("21st", "21ST"),
-        window=1000, repl=r"\g<keep>",
+        window=1000,
+        repl=r"\g<keep>",
     ),
     _Rule(
-        "image_credit", "markers",
+        "image_credit",
+        "markers",
         (
             re.compile(
                 r"(?:\b(?:featured|feature|header|top)[ \t]+(?:image|photo|picture)[ \t]+"
@@ -106,7 +110,8 @@ RULES: tuple[_Rule, ...] = (
         window=-400,
     ),
     _Rule(
-        "twitter", "markers",
+        "twitter",
+        "markers",
         (
             re.compile(r"pic\.twitter\.com/\w+"),
             # "@handle" / "(@handle)" ending a line, optionally followed by the tweet's date;
@@ -120,12 +125,18 @@ RULES: tuple[_Rule, ...] = (
         ("pic.twitter.com", "@"),
     ),
     _Rule(
-        "url", "urls",
-        (re.compile(r"(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\.)(?:[^\s<>\"]*" + _URL_END + ")?"),),
+        "url",
+        "urls",
+        (
+            re.compile(
+                r"(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\.)(?:[^\s<>\"]*" + _URL_END + ")?"
+            ),
+        ),
         ("://", "www.", "WWW."),
     ),
     _Rule(
-        "domain", "urls",
+        "domain",
+        "urls",
         (
             re.compile(
                 # possessive labels: plain words fail at once instead of backtracking
@@ -135,7 +146,7 @@ RULES: tuple[_Rule, ...] = (
         ),
         re.compile(rf"\.{_TLDS}\b"),  # a literal-prefix regex: as fast as a substring test
     ),
-)  # fmt: skip
+)
 
 
 def _contains_any(texts: pd.Series, needles: tuple[str, ...] | re.Pattern[str]) -> np.ndarray:
@@ -190,7 +201,14 @@ def normalise_whitespace(texts: pd.Series) -> pd.Series:
     """Tabs/NBSP/runs of spaces to one space, CR(LF) to LF, no spaces around line breaks,
     at most one blank line, stripped ends. Uses only literal replaces (fast)."""
     out = texts
-    for old, new in (("\r\n", "\n"), ("\r", "\n"), ("\t", " "), ("\xa0", " "), ("\f", " "), ("\v", " ")):
+    for old, new in (
+        ("\r\n", "\n"),
+        ("\r", "\n"),
+        ("\t", " "),
+        ("\xa0", " "),
+        ("\f", " "),
+        ("\v", " "),
+    ):
         out = out.str.replace(old, new, regex=False)
     for old, new in (("  ", " "), (" \n", "\n"), ("\n ", "\n"), ("\n\n\n", "\n\n")):
         pending = out.str.contains(old, regex=False).to_numpy(dtype=bool, copy=True)
@@ -201,38 +219,56 @@ def normalise_whitespace(texts: pd.Series) -> pd.Series:
     return out.str.strip()
 
 
+_URL_VALUE = re.compile(r"^(?:https?://)?(?:www\.)?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?:[/:?#]|$)")
+
+
+def _majority_stats(values: pd.Series, labels: np.ndarray) -> dict[str, Any]:
+    """How well "predict the majority label of each value" works (see :func:`metadata_report`)."""
+    frame = pd.DataFrame({"value": values.to_numpy(), "label": labels})
+    frame = frame[frame["value"] != ""]
+    counts = frame.groupby(["value", "label"], sort=False).size().unstack(fill_value=0)
+    repeated = counts[counts.sum(axis=1) >= 2]
+    covered = int(repeated.to_numpy().sum())
+    accuracy = float(repeated.max(axis=1).sum() / covered) if covered else 0.0
+    baseline = float(repeated.sum(axis=0).max() / covered) if covered else 0.0
+    coverage = covered / len(labels) if len(labels) else 0.0
+    identifying = (
+        coverage >= IDENTIFYING_COVERAGE
+        and accuracy >= IDENTIFYING_ACCURACY
+        and accuracy > baseline
+    )
+    return {
+        "distinct_values": int(len(counts)),
+        "coverage": round(coverage, 4),
+        "majority_accuracy": round(accuracy, 4),
+        "class_identifying": bool(identifying),
+    }
+
+
 def metadata_report(df: pd.DataFrame) -> list[dict[str, Any]]:
     """For each ``meta_*`` column: does it alone identify the class?
 
     Rule: over the rows whose value (as a string, non-blank) occurs at least twice, predict
     the majority label of each value. The column is *class-identifying* when that covers at
     least half of all rows, reaches >= 0.95 accuracy and beats always predicting the majority
-    class on those rows. Unique values (URLs, ids) never count, as they cannot generalise.
+    class on those rows. Unique values (URLs, ids) cannot generalise and never count as such;
+    for columns holding URLs the same statistics are added for the URL's host (``url_host``),
+    and the column counts as class-identifying if its host does.
     """
+    columns = [c for c in df.columns if str(c).startswith(META_PREFIX)]
+    if not columns:
+        return []
+    labels = df[LABEL].to_numpy()
     report = []
-    for column in [c for c in df.columns if str(c).startswith(META_PREFIX)]:
+    for column in columns:
         values = df[column].astype(str).str.strip()
-        frame = pd.DataFrame({"value": values, "label": df[LABEL].to_numpy()})
-        frame = frame[frame["value"] != ""]
-        counts = frame.groupby(["value", "label"], sort=False).size().unstack(fill_value=0)
-        totals = counts.sum(axis=1)
-        repeated = counts[totals >= 2]
-        covered = int(repeated.to_numpy().sum())
-        accuracy = float(repeated.max(axis=1).sum() / covered) if covered else 0.0
-        baseline = float(repeated.sum(axis=0).max() / covered) if covered else 0.0
-        coverage = covered / len(df) if len(df) else 0.0
-        identifying = (
-            coverage >= IDENTIFYING_COVERAGE
-            and accuracy >= IDENTIFYING_ACCURACY
-            and accuracy > baseline
-        )
-        report.append({
-            "column": str(column),
-            "distinct_values": int(len(counts)),
-            "coverage": round(coverage, 4),
-            "majority_accuracy": round(accuracy, 4),
-            "class_identifying": bool(identifying),
-        })  # fmt: skip
+        entry = {"column": str(column), **_majority_stats(values, labels)}
+        filled = values[values != ""]
+        if len(filled) and filled.str.match(_URL_VALUE).mean() >= 0.5:
+            hosts = values.str.extract(_URL_VALUE, expand=False).fillna("").str.lower()
+            entry["url_host"] = _majority_stats(hosts, labels)
+            entry["class_identifying"] |= entry["url_host"]["class_identifying"]
+        report.append(entry)
     return report
 
 
@@ -303,6 +339,8 @@ def scrub(
     }
     log.info(
         "scrub: %d of %d rows changed; class-identifying metadata: %s",
-        report["rows_changed"], len(out), report["metadata"]["class_identifying"] or "none",
-    )  # fmt: skip
+        report["rows_changed"],
+        len(out),
+        report["metadata"]["class_identifying"] or "none",
+    )
     return out, report

@@ -48,11 +48,13 @@ DEFAULT_LIAR_MAPPING: dict[str, int] = {
 ``true``, ``mostly-true`` and ``half-true`` are real (0); ``barely-true``, ``false`` and
 ``pants-fire`` are fake (1)."""
 
+# fmt: off
 LIAR_COLUMNS = (
-    "statement_id", "label", "statement", "subject", "speaker", "speaker_job", "state",
-    "party", "barely_true_count", "false_count", "half_true_count", "mostly_true_count",
+    "statement_id", "label", "statement", "subject", "speaker", "speaker_job", "state", "party",
+    "barely_true_count", "false_count", "half_true_count", "mostly_true_count",
     "pants_on_fire_count", "context",
-)  # fmt: skip
+)
+# fmt: on
 LIAR_SPLITS = ("train", "valid", "test")
 
 DEFAULT_CSV_LABEL_MAP: dict[str, int] = {"fake": FAKE, "real": REAL, "1": FAKE, "0": REAL}
@@ -208,9 +210,15 @@ def load_liar(
         text = decode_utf8(file_path.read_bytes(), str(file_path), "liar")
         _check_liar_fields(text, file_path)
         frame = parse_csv_text(
-            text, str(file_path), "liar", LIAR_COLUMNS, sep="\t", header=None,
-            names=list(LIAR_COLUMNS), quoting=csv.QUOTE_NONE,
-        )  # fmt: skip
+            text,
+            str(file_path),
+            "liar",
+            LIAR_COLUMNS,
+            sep="\t",
+            header=None,
+            names=list(LIAR_COLUMNS),
+            quoting=csv.QUOTE_NONE,
+        )
         raw = frame["label"].str.strip()
         labels = raw.map(mapping)
         bad = np.flatnonzero(labels.isna().to_numpy())
@@ -224,10 +232,16 @@ def load_liar(
             continue
         parts.append(
             _corpus(
-                "liar:" + frame["statement_id"].str.strip(), frame["statement"], labels, "liar",
-                subject=frame["subject"], speaker=frame["speaker"], party=frame["party"],
-                context=frame["context"], split=split,
-            )  # fmt: skip
+                "liar:" + frame["statement_id"].str.strip(),
+                frame["statement"],
+                labels,
+                "liar",
+                subject=frame["subject"],
+                speaker=frame["speaker"],
+                party=frame["party"],
+                context=frame["context"],
+                split=split,
+            )
         )
     if problems:
         raise CorpusError("liar", problems)
@@ -268,9 +282,13 @@ def load_fakenewsnet(
         ids = f"fakenewsnet:{stem}:" + frame["id"].str.strip()
         parts.append(
             _corpus(
-                ids, frame["title"].str.strip(), label, "fakenewsnet",
-                url=frame["news_url"], collection=collection,
-            )  # fmt: skip
+                ids,
+                frame["title"].str.strip(),
+                label,
+                "fakenewsnet",
+                url=frame["news_url"],
+                collection=collection,
+            )
         )
     corpus = pd.concat(parts, ignore_index=True)
     log.info("loaded FakeNewsNet %s from %s: %d rows", list(collections), directory, len(corpus))
@@ -303,7 +321,9 @@ def load_csv(
         raise InputError(f"expected a CSV file, but {file_path} is a directory")
     used = [c for c in (text_column, label_column, id_column, title_column) if c]
     frame = read_csv_strict(_require_file(file_path, "a CSV file"), "csv", used)
-    lookup = {str(k).strip().casefold(): int(v) for k, v in (label_map or DEFAULT_CSV_LABEL_MAP).items()}
+    lookup = {
+        str(k).strip().casefold(): int(v) for k, v in (label_map or DEFAULT_CSV_LABEL_MAP).items()
+    }
     bad_values = sorted(set(lookup.values()) - {REAL, FAKE})
     if bad_values:
         raise InputError(f"label_map values must be 0 (real) or 1 (fake), got {bad_values}")
@@ -321,10 +341,14 @@ def load_csv(
     text = frame[text_column]
     if title_column:
         text = _join_title(frame[title_column], text)
-    meta = {}
+    meta: dict[str, pd.Series] = {}
     for column in frame.columns:
         if column not in used:
-            meta[_meta_name(str(column))[len(META_PREFIX) :]] = frame[column]
+            name = base = _meta_name(str(column))[len(META_PREFIX) :]
+            suffix = 2
+            while name in meta:  # "Outlet Name" and "outlet_name" both become outlet_name
+                name, suffix = f"{base}_{suffix}", suffix + 1
+            meta[name] = frame[column]
     corpus = _corpus(ids, text, labels, "csv", **meta)
     log.info("loaded CSV %s: %d rows", file_path, len(corpus))
     return corpus

@@ -16,8 +16,9 @@ including its traps, so the pipeline's defences get exercised:
 - ``meta_subject`` and ``meta_date`` (different date formats per class) separate the classes,
   like ISOT's ``subject`` column;
 - HTML tags/entities and bracketed tags like ``[VIDEO]`` appear as noise;
-- about 1% exact and 1% near duplicates, a few title-only documents (empty bodies) and a few
-  link-only documents that are blank once scrubbed;
+- about 1% duplicates (half exact copies, half near copies with a re-cased, re-spaced headline),
+  a few title-only documents (empty bodies) and a few link-only documents that are blank once
+  scrubbed;
 - the classes share most of their vocabulary and ~8% of documents are written in the other
   class's style, so a bag-of-words model scores well (~0.9 accuracy) but not perfectly.
 
@@ -116,8 +117,14 @@ provisional interview conference"""),
 _CITIES = """WASHINGTON|NEW YORK|LONDON|BEIJING|MOSCOW|BRUSSELS|PARIS|TOKYO|BERLIN|SEOUL|
 ANKARA|NAIROBI|MEXICO CITY|SAN FRANCISCO/NEW YORK|BRUSSELS/LONDON|LIMA, Peru|
 SYDNEY, Australia|CHICAGO|GENEVA|JERUSALEM""".replace("\n", "").split("|")
-_CREDITS = ["Getty Images", "Chip Somodevilla/Getty Images", "screen capture", "Twitter",
-            "YouTube screenshot", "Flickr"]  # fmt: skip
+_CREDITS = [
+    "Getty Images",
+    "Chip Somodevilla/Getty Images",
+    "screen capture",
+    "Twitter",
+    "YouTube screenshot",
+    "Flickr",
+]
 _HANDLES = ["patriotvoice", "truthwatch1776", "realnewsnow", "GovWatchdog", "libertybell_us"]
 _FAKE_DOMAINS = ["patriotdailywire.com", "truthfeed-news.com", "freedomoutpost.net"]
 _REAL_DOMAINS = ["reuters.com", "treasury.gov", "un.org"]
@@ -135,8 +142,15 @@ def _variants(words: np.ndarray) -> np.ndarray:
     Cap,, UPPER."""
     lower = [str(w) for w in words]
     cap = [w[:1].upper() + w[1:] for w in lower]
-    forms = [lower, cap, [w + "." for w in lower], [w + "." for w in cap],
-             [w + "," for w in lower], [w + "," for w in cap], [w.upper() for w in lower]]  # fmt: skip
+    forms = [
+        lower,
+        cap,
+        [w + "." for w in lower],
+        [w + "." for w in cap],
+        [w + "," for w in lower],
+        [w + "," for w in cap],
+        [w.upper() for w in lower],
+    ]
     return np.array([w for form in forms for w in form], dtype=object)
 
 
@@ -144,8 +158,10 @@ def generate(n_docs: int = 2000, seed: int = 0, fake_ratio: float = 0.5) -> pd.D
     """Generate ``n_docs`` SYNTHETIC labelled articles in the corpus schema (ids ``synthetic:<n>``)."""
     if isinstance(n_docs, bool) or not isinstance(n_docs, int | np.integer) or n_docs < 1:
         raise InputError(f"n_docs must be a positive integer, got {n_docs!r}")
-    if not 0.0 <= float(fake_ratio) <= 1.0:
-        raise InputError(f"fake_ratio must be between 0 and 1, got {fake_ratio!r}")
+    if not isinstance(fake_ratio, int | float) or not 0.0 <= float(fake_ratio) <= 1.0:
+        raise InputError(f"fake_ratio must be a number between 0 and 1, got {fake_ratio!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     rng = np.random.default_rng(seed)
     n = int(n_docs)
     labels = np.full(n, REAL, dtype=np.int64)
@@ -168,7 +184,6 @@ def generate(n_docs: int = 2000, seed: int = 0, fake_ratio: float = 0.5) -> pd.D
         tokens, starts = _tokens(rng, docs, chunk, vocab)
         texts.extend(_assemble(rng, tokens, starts, docs, chunk))
     _duplicate(rng, texts, labels)
-    fake = labels == FAKE
     topic_names = list(_TOPICS)
     subjects = [_SUBJECTS[topic_names[t]][int(f)] for t, f in zip(docs.topics, fake, strict=True)]
     days = rng.integers(0, 730, size=n)
@@ -177,15 +192,17 @@ def generate(n_docs: int = 2000, seed: int = 0, fake_ratio: float = 0.5) -> pd.D
         (first + timedelta(days=int(d))).strftime("%b %d, %Y" if f else "%B %d, %Y ")
         for d, f in zip(days, fake, strict=True)
     ]
-    frame = pd.DataFrame({
-        ID: [f"synthetic:{i}" for i in range(n)],
-        TEXT: texts,
-        LABEL: labels,
-        SOURCE: "synthetic",
-        META_PREFIX + "subject": subjects,
-        META_PREFIX + "date": dates,
-        META_PREFIX + "generator": GENERATOR,
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            ID: [f"synthetic:{i}" for i in range(n)],
+            TEXT: texts,
+            LABEL: labels,
+            SOURCE: "synthetic",
+            META_PREFIX + "subject": subjects,
+            META_PREFIX + "date": dates,
+            META_PREFIX + "generator": GENERATOR,
+        }
+    )
     frame[ID] = frame[ID].astype(str)
     frame[TEXT] = frame[TEXT].astype(str)
     log.info("generated %d SYNTHETIC documents (seed=%s, fake_ratio=%s)", n, seed, fake_ratio)
@@ -215,8 +232,12 @@ class _Vocabulary:
     """All word lists in one array, plus every word form (see :func:`_variants`)."""
 
     def __init__(self) -> None:
-        lists = {"shared": _SHARED, **{f"topic:{k}": v for k, v in _TOPICS.items()},
-                 "fake": _STYLE[FAKE], "real": _STYLE[REAL]}  # fmt: skip
+        lists = {
+            "shared": _SHARED,
+            **{f"topic:{k}": v for k, v in _TOPICS.items()},
+            "fake": _STYLE[FAKE],
+            "real": _STYLE[REAL],
+        }
         self.offsets: dict[str, int] = {}
         words: list[str] = []
         for name, items in lists.items():
@@ -313,23 +334,30 @@ def _assemble(
         if r[7] < 0.005:  # empty body: a title-only document
             texts.append(title)
         elif r[7] < 0.007:  # link-only document: blank once URLs and credits are scrubbed
-            texts.append(f"https://www.{_FAKE_DOMAINS[k[2] % 3]}/{k[3]}\nFeatured image via Twitter")
+            texts.append(
+                f"https://www.{_FAKE_DOMAINS[k[2] % 3]}/{k[3]}\nFeatured image via Twitter"
+            )
         else:
             texts.append(f"{title}\n\n{body}")
     return texts
 
 
 def _duplicate(rng: np.random.Generator, texts: list[str], labels: np.ndarray) -> None:
-    """Turn ~1% of documents into exact and ~1% into near copies of same-label documents."""
+    """Turn ~1% of documents into copies of same-label documents, half exact, half near."""
     n = len(texts)
     n_copies = n // 100
-    if n_copies == 0 or n < 4:
+    if n_copies == 0:
         return
-    chosen = rng.choice(n, size=2 * n_copies, replace=False)
-    targets, sources = chosen[:n_copies], chosen[n_copies:]
-    for index, (target, source) in enumerate(zip(targets, sources, strict=True)):
-        labels[target] = labels[source]
-        original = texts[source]
+    order = rng.permutation(n)
+    targets = order[:n_copies]
+    pool = {
+        label: [int(i) for i in order[n_copies:] if labels[i] == label] for label in (REAL, FAKE)
+    }
+    for index, target in enumerate(targets):
+        same = pool[int(labels[target])]
+        if not same:
+            continue
+        original = texts[same[index % len(same)]]
         if index % 2 == 0:
             texts[target] = original
         else:  # near copy: the same article re-posted under a shouty, re-spaced headline

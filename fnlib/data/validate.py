@@ -49,25 +49,37 @@ def _text_problems(texts: pd.Series, limits: ValidationLimits) -> tuple[list[Pro
         is_str = texts.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
     if not is_str.all():
         problems.append(
-            Problem("text_type", "text must be a string (found missing or non-string values)",
-                    _rows(~is_str), TEXT)  # fmt: skip
+            Problem(
+                "text_type",
+                "text must be a string (found missing or non-string values)",
+                _rows(~is_str),
+                TEXT,
+            )
         )
     strings = texts.where(is_str, "").astype(str)
     blank = is_str & ~strings.str.contains(r"\S", regex=True).to_numpy(dtype=bool)
     if blank.any():
-        problems.append(Problem("empty_text", "text is empty or whitespace only", _rows(blank), TEXT))
+        problems.append(
+            Problem("empty_text", "text is empty or whitespace only", _rows(blank), TEXT)
+        )
     long = (strings.str.len() > limits.max_text_chars).to_numpy(dtype=bool)
     if long.any():
         problems.append(
-            Problem("text_too_long", f"text longer than {limits.max_text_chars:,} characters",
-                    _rows(long), TEXT)  # fmt: skip
+            Problem(
+                "text_too_long",
+                f"text longer than {limits.max_text_chars:,} characters",
+                _rows(long),
+                TEXT,
+            )
         )
     return problems, strings
 
 
 def _label_problems(labels: pd.Series) -> tuple[list[Problem], np.ndarray]:
     """Labels must be 0 or 1 (ints, or floats/bools equal to them; never strings)."""
-    numeric = pd.api.types.is_numeric_dtype(labels.dtype) or pd.api.types.is_bool_dtype(labels.dtype)
+    numeric = pd.api.types.is_numeric_dtype(labels.dtype) or pd.api.types.is_bool_dtype(
+        labels.dtype
+    )
     if numeric:
         valid = labels.isin([REAL, FAKE]).to_numpy(dtype=bool)
     else:
@@ -78,8 +90,12 @@ def _label_problems(labels: pd.Series) -> tuple[list[Problem], np.ndarray]:
     if not valid.all():
         shown = sorted({repr(v) for v in labels[~valid].tolist()})[:10]
         problems.append(
-            Problem("label_value", f"label must be 0 (real) or 1 (fake), found {', '.join(shown)}",
-                    _rows(~valid), LABEL)  # fmt: skip
+            Problem(
+                "label_value",
+                f"label must be 0 (real) or 1 (fake), found {', '.join(shown)}",
+                _rows(~valid),
+                LABEL,
+            )
         )
     return problems, valid
 
@@ -98,16 +114,22 @@ def validate_corpus(
     missing = [c for c in CORE_COLUMNS if c not in df.columns]
     if missing:
         problems.append(
-            Problem("missing_columns", f"missing column(s) {', '.join(missing)}; "
-                    f"found {', '.join(map(str, df.columns)) or 'none'}")  # fmt: skip
+            Problem(
+                "missing_columns",
+                f"missing column(s) {', '.join(missing)}; "
+                f"found {', '.join(map(str, df.columns)) or 'none'}",
+            )
         )
     n = len(df)
     if n < limits.min_rows:
         problems.append(Problem("too_few_rows", f"{n} rows; at least {limits.min_rows} needed"))
     if n > limits.max_rows:
         problems.append(
-            Problem("too_many_rows", f"{n:,} rows; at most {limits.max_rows:,} allowed "
-                    "(raise ValidationLimits.max_rows if this is intended)")  # fmt: skip
+            Problem(
+                "too_many_rows",
+                f"{n:,} rows; at most {limits.max_rows:,} allowed "
+                "(raise ValidationLimits.max_rows if this is intended)",
+            )
         )
 
     if ID in df.columns:
@@ -119,8 +141,9 @@ def validate_corpus(
         if dup.any():
             shown = sorted(set(ids[dup].astype(str).tolist()))[:5]
             problems.append(
-                Problem("duplicate_id", f"ids are not unique (e.g. {', '.join(shown)})",
-                        _rows(dup), ID)  # fmt: skip
+                Problem(
+                    "duplicate_id", f"ids are not unique (e.g. {', '.join(shown)})", _rows(dup), ID
+                )
             )
 
     text_chars: dict[str, int] = {}
@@ -129,8 +152,11 @@ def validate_corpus(
         problems.extend(found)
         lengths = strings.str.len()
         if n:
-            text_chars = {"min": int(lengths.min()), "median": int(lengths.median()),
-                          "max": int(lengths.max())}  # fmt: skip
+            text_chars = {
+                "min": int(lengths.min()),
+                "median": int(lengths.median()),
+                "max": int(lengths.max()),
+            }
 
     class_counts: dict[str, int] = {}
     if LABEL in df.columns:
@@ -142,13 +168,18 @@ def validate_corpus(
         present = [name for name, count in class_counts.items() if count]
         if len(present) == 1:
             problems.append(
-                Problem("single_class", f"only {present[0]} documents; both fake and real are needed")
+                Problem(
+                    "single_class", f"only {present[0]} documents; both fake and real are needed"
+                )
             )
         for name, count in class_counts.items():
             if 0 < count < limits.min_rows_per_class or (count == 0 and len(present) != 1):
                 problems.append(
-                    Problem("too_few_per_class", f"{count} {name} rows; at least "
-                            f"{limits.min_rows_per_class} per class needed")  # fmt: skip
+                    Problem(
+                        "too_few_per_class",
+                        f"{count} {name} rows; at least "
+                        f"{limits.min_rows_per_class} per class needed",
+                    )
                 )
 
     if problems:

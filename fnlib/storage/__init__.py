@@ -2,6 +2,7 @@
 
 from fnlib.storage.objects import (
     ChecksumMismatch,
+    ConcurrentUpdate,
     ObjectNotFound,
     ObjectRef,
     ObjectStore,
@@ -11,6 +12,7 @@ from fnlib.storage.objects import (
 
 __all__ = [
     "ChecksumMismatch",
+    "ConcurrentUpdate",
     "ObjectNotFound",
     "ObjectRef",
     "ObjectStore",

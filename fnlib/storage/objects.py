@@ -32,6 +32,10 @@ class ObjectNotFound(StorageError):
     """The requested object (or object version) does not exist."""
 
 
+class ConcurrentUpdate(StorageError):
+    """A conditional write lost a race: the object changed since it was read."""
+
+
 class ChecksumMismatch(StorageError):
     """The bytes read do not match the sha256 recorded for them: the object was modified."""
 
@@ -166,6 +170,35 @@ class ObjectStore:
         )
         log.info("wrote %s (%d bytes, sha256 %s)", ref.versioned_uri, ref.size, digest[:12])
         return ref
+
+    def put_if_unchanged(
+        self, key: str, data: bytes, expected: ObjectRef | None,
+        *, content_type: str = "application/json",
+    ) -> ObjectRef:
+        """Compare-and-swap: write only if ``key`` is still at ``expected`` (None: absent).
+
+        Uses S3 conditional writes (If-Match on the ETag, If-None-Match ``*``), so two writers
+        racing on a pointer cannot both win; the loser gets :class:`ConcurrentUpdate`.
+        """
+        from botocore.exceptions import ClientError
+
+        check_key(key)
+        digest = sha256_hex(data)
+        condition = {"IfMatch": f'"{expected.etag}"'} if expected else {"IfNoneMatch": "*"}
+        try:
+            response = self._call(
+                "put_object", key, raw=True, Bucket=self.bucket, Key=key, Body=data,
+                ContentType=content_type, ServerSideEncryption=self.encryption,
+                Metadata={SHA256_META: digest}, **condition,
+            )
+        except ClientError as exc:
+            if _error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                raise ConcurrentUpdate(
+                    f"s3://{self.bucket}/{key} changed since it was read; re-read and retry"
+                ) from exc
+            raise self._wrap(exc, "put_object", key) from exc
+        return ObjectRef(self.bucket, key, response.get("VersionId"), digest, len(data),
+                         response.get("ETag", "").strip('"'))
 
     def put_json(self, key: str, obj: Any) -> ObjectRef:
         return self.put_bytes(key, canonical_json(obj), content_type="application/json")

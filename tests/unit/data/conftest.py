@@ -9,7 +9,16 @@ import pytest
 
 from fnlib.data.schema import ID, LABEL, SOURCE, TEXT
 
-_REAL_WORDS = ["council", "budget", "approved", "quarterly", "report", "committee", "vote", "statement"]
+_REAL_WORDS = [
+    "council",
+    "budget",
+    "approved",
+    "quarterly",
+    "report",
+    "committee",
+    "vote",
+    "statement",
+]
 _FAKE_WORDS = ["shocking", "secret", "hoax", "exposed", "elites", "cover", "truth", "outrage"]
 
 

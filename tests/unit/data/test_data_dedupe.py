@@ -21,12 +21,14 @@ def test_exact_duplicates_keep_smallest_id() -> None:
 
 
 def test_normalised_duplicates() -> None:
-    df = _frame([
-        ("a", "Breaking: the Mayor said \u201cno\u201d, again!", 1),
-        ("b", "breaking  the mayor said no again", 1),
-        ("c", "BREAKING -- THE MAYOR\nSAID \"NO\" AGAIN...", 1),
-        ("d", "breaking: the mayor said yes, again!", 1),
-    ])  # fmt: skip
+    df = _frame(
+        [
+            ("a", "Breaking: the Mayor said \u201cno\u201d, again!", 1),
+            ("b", "breaking  the mayor said no again", 1),
+            ("c", 'BREAKING -- THE MAYOR\nSAID "NO" AGAIN...', 1),
+            ("d", "breaking: the mayor said yes, again!", 1),
+        ]
+    )
     out, report = dedupe(df)
     assert out["id"].tolist() == ["a", "d"]
     assert report["near_duplicates"] == 2 and report["exact_duplicates"] == 0
@@ -34,10 +36,14 @@ def test_normalised_duplicates() -> None:
 
 
 def test_label_conflicts_drop_every_copy() -> None:
-    df = _frame([
-        ("a", "Contested claim.", 1), ("b", "contested claim", 0), ("c", "Contested claim.", 1),
-        ("d", "Plain fact.", 0),
-    ])  # fmt: skip
+    df = _frame(
+        [
+            ("a", "Contested claim.", 1),
+            ("b", "contested claim", 0),
+            ("c", "Contested claim.", 1),
+            ("d", "Plain fact.", 0),
+        ]
+    )
     out, report = dedupe(df)
     assert out["id"].tolist() == ["d"]
     assert report["label_conflicts"] == {"groups": 1, "rows": 3, "examples": [["a", "b", "c"]]}
@@ -45,7 +51,12 @@ def test_label_conflicts_drop_every_copy() -> None:
 
 
 def test_result_does_not_depend_on_row_order() -> None:
-    rows = [("x2", "Copy.", 0), ("x1", "copy", 0), ("x3", "Unique one.", 1), ("x0", "Unique two.", 1)]
+    rows = [
+        ("x2", "Copy.", 0),
+        ("x1", "copy", 0),
+        ("x3", "Unique one.", 1),
+        ("x0", "Unique two.", 1),
+    ]
     out1, rep1 = dedupe(_frame(rows))
     out2, rep2 = dedupe(_frame(rows[::-1]))
     assert sorted(out1["id"]) == sorted(out2["id"]) == ["x0", "x1", "x3"]

@@ -21,13 +21,15 @@ Factory = Callable[..., pd.DataFrame]
 def test_prepare_synthetic_report_and_splits() -> None:
     prepared = prepare_corpus(generate(600, seed=5), "synthetic")
     report = json.loads(json.dumps(prepared.report))  # JSON-serialisable
-    assert report["synthetic"] is True
+    assert report["synthetic"] is True and "SYNTHETIC" in report["note"]
     assert report["input"]["rows"] == 600 and report["input"]["class_counts"]["fake"] == 300
     assert {"validation", "scrub", "blank_after_scrub", "dedupe", "split"} <= set(report)
     assert report["validation"]["raw"]["rows"] == 600
     assert report["scrub"]["rules"]["dateline"]["rows_changed"] > 200
     split = report["split"]
-    assert split["train"]["rows"] == len(prepared.train) and split["test"]["rows"] == len(prepared.test)
+    assert split["train"]["rows"] == len(prepared.train) and split["test"]["rows"] == len(
+        prepared.test
+    )
     assert abs(split["train"]["fake_ratio"] - split["test"]["fake_ratio"]) < 0.02
     dropped = report["blank_after_scrub"]["rows_dropped"] + report["dedupe"]["rows_dropped"]
     assert len(prepared.train) + len(prepared.test) == 600 - dropped
@@ -43,6 +45,7 @@ def test_prepare_is_deterministic_and_order_independent() -> None:
     first = prepare_corpus(df, "synthetic")
     second = prepare_corpus(df.sample(frac=1, random_state=1), "synthetic")
     pd.testing.assert_frame_equal(first.train, second.train)
+    assert first.report == second.report
     assert write_split_csv(first.test) == write_split_csv(second.test)
 
 
@@ -50,7 +53,10 @@ def test_blank_after_scrub_rows_are_dropped_and_listed(corpus_factory: Factory) 
     df = corpus_factory(12)
     df.loc[0, "text"] = "https://example.com/just-a-link"
     prepared = prepare_corpus(df, "test")
-    assert prepared.report["blank_after_scrub"] == {"rows_dropped": 1, "example_ids": [df.loc[0, "id"]]}
+    assert prepared.report["blank_after_scrub"] == {
+        "rows_dropped": 1,
+        "example_ids": [df.loc[0, "id"]],
+    }
     assert df.loc[0, "id"] not in set(prepared.train["id"]) | set(prepared.test["id"])
 
 
@@ -66,15 +72,20 @@ def test_too_few_rows_after_dedupe_is_rejected(corpus_factory: Factory) -> None:
     df = corpus_factory(12)
     fake = df["label"] == 1
     df.loc[fake, "text"] = "The same fake story."  # all fake rows collapse to one
-    with pytest.raises(CorpusError, match=r"after scrub and dedupe.*1 fake rows"):
+    with pytest.raises(CorpusError, match=r"(?s)after scrub and dedupe.*1 fake rows"):
         prepare_corpus(df, "test")
 
 
 def test_options_can_skip_scrub_and_dedupe(corpus_factory: Factory) -> None:
     df = corpus_factory(12)
     df.loc[0, "text"] = "OSLO (Reuters) - " + df.loc[0, "text"]
-    options = PrepareOptions(scrub=False, dedupe=False, test_size=0.5, seed=1,
-                             limits=ValidationLimits(min_rows_per_class=5))  # fmt: skip
+    options = PrepareOptions(
+        scrub=False,
+        dedupe=False,
+        test_size=0.5,
+        seed=1,
+        limits=ValidationLimits(min_rows_per_class=5),
+    )
     prepared = prepare_corpus(df, "test", options)
     texts = pd.concat([prepared.train, prepared.test])["text"]
     assert texts.str.contains("(Reuters)", regex=False).sum() == 1
@@ -82,12 +93,21 @@ def test_options_can_skip_scrub_and_dedupe(corpus_factory: Factory) -> None:
 
 
 def _tricky_split() -> pd.DataFrame:
-    return pd.DataFrame({
-        "id": ["a", "b,1", 'c"q', "d", "e", "f", "g"],
-        "text": ["NA", "commas, and more, commas", 'he said "hi"\nnew line', "cr\r\nlf\rz",
-                 "null", "  spaced  ", "caf\u00e9 \u2014 \U0001f600"],
-        "label": [0, 1, 0, 1, 0, 1, 0],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "id": ["a", "b,1", 'c"q', "d", "e", "f", "g"],
+            "text": [
+                "NA",
+                "commas, and more, commas",
+                'he said "hi"\nnew line',
+                "cr\r\nlf\rz",
+                "null",
+                "  spaced  ",
+                "caf\u00e9 \u2014 \U0001f600",
+            ],
+            "label": [0, 1, 0, 1, 0, 1, 0],
+        }
+    )
 
 
 def test_split_csv_round_trip_is_exact() -> None:

@@ -15,14 +15,19 @@ def _scrub_one(text: str, options: ScrubOptions | None = None) -> tuple[str, dic
 
 
 def _changed(report: dict) -> dict[str, int]:
-    return {name: rule["rows_changed"] for name, rule in report["rules"].items() if rule["rows_changed"]}
+    return {
+        name: rule["rows_changed"] for name, rule in report["rules"].items() if rule["rows_changed"]
+    }
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("WASHINGTON (Reuters) - The Senate voted.", "The Senate voted."),
-        ("Budget passes\n\nLIMA, Peru (Reuters) - Congress agreed.", "Budget passes\n\nCongress agreed."),
+        (
+            "Budget passes\n\nLIMA, Peru (Reuters) - Congress agreed.",
+            "Budget passes\n\nCongress agreed.",
+        ),
         ("SAN FRANCISCO/NEW YORK (Reuters) - Shares rose.", "Shares rose."),
         ("(Reuters) - Oil fell.", "Oil fell."),
         ("Storm nears\n\nMIAMI (AP) \u2014 Winds grew.", "Storm nears\n\nWinds grew."),
@@ -43,14 +48,19 @@ def test_dateline_only_at_the_start_of_the_body() -> None:
 def test_wire_says() -> None:
     out, report = _scrub_one("Big story\n\n21st Century Wire says The plan failed.")
     assert out == "Big story\n\nThe plan failed."
-    assert report["rules"]["wire_says"]["examples"] == [{"id": "t:0", "removed": "21st Century Wire says"}]
+    assert report["rules"]["wire_says"]["examples"] == [
+        {"id": "t:0", "removed": "21st Century Wire says"}
+    ]
 
 
 @pytest.mark.parametrize(
     "credit",
-    ["Featured image via Chip Somodevilla/Getty Images", "Featured Image via screen capture",
-     "Photo by Win McNamee/Getty Images."],
-)  # fmt: skip
+    [
+        "Featured image via Chip Somodevilla/Getty Images",
+        "Featured Image via screen capture",
+        "Photo by Win McNamee/Getty Images.",
+    ],
+)
 def test_image_credit(credit: str) -> None:
     out, report = _scrub_one(f"Headline\n\nThe end of the story.\n\n{credit}")
     assert out == "Headline\n\nThe end of the story."
@@ -66,22 +76,29 @@ def test_image_credit_only_at_the_end() -> None:
 
 
 def test_twitter_links_and_handles_at_line_ends() -> None:
-    text = ("Look at this pic.twitter.com/AbC123 now\nTruth matters\n- A Reader (@reader_1) "
-            "December 3, 2017\nEmail me at someone@example mid-line\nSigned @someone")  # fmt: skip
+    text = (
+        "Look at this pic.twitter.com/AbC123 now\nTruth matters\n- A Reader (@reader_1) "
+        "December 3, 2017\nEmail me at someone@example mid-line\nSigned @someone"
+    )
     out, report = _scrub_one(text, ScrubOptions(urls=False))
-    assert out == ("Look at this now\nTruth matters\n- A Reader\nEmail me at someone@example "
-                   "mid-line\nSigned")  # fmt: skip
+    assert out == (
+        "Look at this now\nTruth matters\n- A Reader\nEmail me at someone@example mid-line\nSigned"
+    )
     examples = report["rules"]["twitter"]["examples"][0]["removed"]
     assert "pic.twitter.com/AbC123" in examples and "@reader_1" in examples
 
 
 def test_urls_and_bare_domains() -> None:
-    text = ("Read https://www.example-news.com/2017/story?id=3, then www.other.org/page. "
-            "Also CNN.com/politics/x and nytimes.com said it. The U.S. e.g. stays.")  # fmt: skip
+    text = (
+        "Read https://www.example-news.com/2017/story?id=3, then www.other.org/page. "
+        "Also CNN.com/politics/x and nytimes.com said it. The U.S. e.g. stays."
+    )
     out, report = _scrub_one(text)
     assert out == "Read , then . Also and said it. The U.S. e.g. stays."
     assert _changed(report) == {"url": 1, "domain": 1}
-    assert report["rules"]["url"]["examples"][0]["removed"].startswith("https://www.example-news.com")
+    assert report["rules"]["url"]["examples"][0]["removed"].startswith(
+        "https://www.example-news.com"
+    )
 
 
 def test_examples_are_truncated_to_60_chars() -> None:
@@ -91,12 +108,17 @@ def test_examples_are_truncated_to_60_chars() -> None:
 
 
 def test_whitespace_normalised_where_changed_and_prose_untouched() -> None:
-    df = pd.DataFrame({
-        "id": ["a", "b"],
-        "text": ["Title\r\n\r\n\r\nNEW YORK (Reuters) -   Two  spaces\t here \n\n\n\nend  ",
-                 "Untouched  prose, with  double spaces."],
-        "label": [0, 1], "source": "test",
-    })  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "text": [
+                "Title\r\n\r\n\r\nNEW YORK (Reuters) -   Two  spaces\t here \n\n\n\nend  ",
+                "Untouched  prose, with  double spaces.",
+            ],
+            "label": [0, 1],
+            "source": "test",
+        }
+    )
     out, report = scrub(df)
     assert out["text"].tolist() == ["Title\n\nTwo spaces here\n\nend", df.loc[1, "text"]]
     assert report["rows_changed"] == 1 and report["whitespace_normalised"] == 1
@@ -118,15 +140,17 @@ def test_blank_after_scrub_is_counted() -> None:
 
 def test_metadata_dropped_and_class_identifying_columns_reported() -> None:
     n = 40
-    df = pd.DataFrame({
-        "id": [f"d{i}" for i in range(n)],
-        "text": [f"text {i}" for i in range(n)],
-        "label": [i % 2 for i in range(n)],
-        "source": "test",
-        "meta_subject": ["politicsNews" if i % 2 == 0 else "left-news" for i in range(n)],
-        "meta_split": ["train" if i < 20 else "test" for i in range(n)],
-        "meta_url": [f"https://x.com/{i}" for i in range(n)],
-    })  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "id": [f"d{i}" for i in range(n)],
+            "text": [f"text {i}" for i in range(n)],
+            "label": [i % 2 for i in range(n)],
+            "source": "test",
+            "meta_subject": ["politicsNews" if i % 2 == 0 else "left-news" for i in range(n)],
+            "meta_split": ["train" if i < 20 else "test" for i in range(n)],
+            "meta_url": [f"https://x.com/{i}" for i in range(n)],
+        }
+    )
     out, report = scrub(df)
     assert list(out.columns) == ["id", "text", "label", "source"]
     meta = report["metadata"]
@@ -143,3 +167,20 @@ def test_metadata_dropped_and_class_identifying_columns_reported() -> None:
 def test_metadata_rule_ignores_a_skewed_majority() -> None:
     df = pd.DataFrame({"label": [0] * 97 + [1] * 3, "meta_lang": ["en"] * 100})
     assert metadata_report(df)[0]["class_identifying"] is False
+
+
+def test_url_columns_are_also_judged_by_host() -> None:
+    labels = [i % 2 for i in range(20)]
+    urls = [
+        f"https://www.{'hoax-daily.com' if y else 'city-paper.org'}/story/{i}"
+        for i, y in enumerate(labels)
+    ]
+    entry = metadata_report(pd.DataFrame({"label": labels, "meta_url": urls}))[0]
+    assert entry["coverage"] == 0.0  # every URL is unique ...
+    assert entry["url_host"] == {
+        "distinct_values": 2,
+        "coverage": 1.0,
+        "majority_accuracy": 1.0,
+        "class_identifying": True,
+    }
+    assert entry["class_identifying"] is True  # ... but the host gives the class away

@@ -23,14 +23,26 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]], delimiter: 
 
 def _isot(tmp_path: Path) -> Path:
     header = ["title", "text", "subject", "date"]
-    _write_csv(tmp_path / "Fake.csv", header, [
-        ["Secret plan, revealed", 'They said "no"\nthen left.', "News", "Dec 1, 2017"],
-        ["NA", "   ", "politics", "Dec 2, 2017"],
-    ])  # fmt: skip
-    _write_csv(tmp_path / "True.csv", header, [
-        ["Council passes budget", "OSLO (Reuters) - The council voted.", "worldnews",
-         "December 1, 2017 "],
-    ])  # fmt: skip
+    _write_csv(
+        tmp_path / "Fake.csv",
+        header,
+        [
+            ["Secret plan, revealed", 'They said "no"\nthen left.', "News", "Dec 1, 2017"],
+            ["NA", "   ", "politics", "Dec 2, 2017"],
+        ],
+    )
+    _write_csv(
+        tmp_path / "True.csv",
+        header,
+        [
+            [
+                "Council passes budget",
+                "OSLO (Reuters) - The council voted.",
+                "worldnews",
+                "December 1, 2017 ",
+            ],
+        ],
+    )
     return tmp_path
 
 
@@ -69,8 +81,12 @@ def test_isot_non_utf8_names_file_line_and_offset(tmp_path: Path) -> None:
 
 def test_isot_wrong_delimiter_and_missing_column(tmp_path: Path) -> None:
     _isot(tmp_path)
-    _write_csv(tmp_path / "Fake.csv", ["title", "text", "subject", "date"], [["a", "b", "c", "d"]], ";")
-    with pytest.raises(CorpusError, match=r"missing column\(s\) title, text, subject, date.*wrong delimiter"):
+    _write_csv(
+        tmp_path / "Fake.csv", ["title", "text", "subject", "date"], [["a", "b", "c", "d"]], ";"
+    )
+    with pytest.raises(
+        CorpusError, match=r"missing column\(s\) title, text, subject, date.*wrong delimiter"
+    ):
         sources.load_isot(tmp_path)
     _write_csv(tmp_path / "Fake.csv", ["title", "text", "date"], [["a", "b", "d"]])
     with pytest.raises(CorpusError, match=r"Fake.csv: missing column\(s\) subject"):
@@ -79,24 +95,42 @@ def test_isot_wrong_delimiter_and_missing_column(tmp_path: Path) -> None:
 
 def test_isot_malformed_csv_is_a_corpus_error(tmp_path: Path) -> None:
     _isot(tmp_path)
-    (tmp_path / "True.csv").write_text('title,text,subject,date\n"unclosed,x,y,z\n', encoding="utf-8")
+    (tmp_path / "True.csv").write_text(
+        'title,text,subject,date\n"unclosed,x,y,z\n', encoding="utf-8"
+    )
     with pytest.raises(CorpusError, match="True.csv: cannot parse"):
         sources.load_isot(tmp_path)
 
 
 def _liar_row(statement_id: str, label: str, statement: str) -> str:
-    fields = [statement_id, label, statement, "economy,taxes", "jane-doe", "Mayor", "Ohio",
-              "independent", "1", "2", "3", "4", "5", "a town hall"]  # fmt: skip
+    fields = [
+        statement_id,
+        label,
+        statement,
+        "economy,taxes",
+        "jane-doe",
+        "Mayor",
+        "Ohio",
+        "independent",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "a town hall",
+    ]
     return "\t".join(fields)
 
 
 def _liar(tmp_path: Path) -> Path:
     rows = {
-        "train": [_liar_row("1.json", "true", 'Says "taxes" went up.'),
-                  _liar_row("2.json", "pants-fire", "NA")],
+        "train": [
+            _liar_row("1.json", "true", 'Says "taxes" went up.'),
+            _liar_row("2.json", "pants-fire", "NA"),
+        ],
         "valid": [_liar_row("3.json", "half-true", "Jobs grew, slowly.")],
         "test": [_liar_row("4.json", "barely-true", "Crime fell by half.")],
-    }  # fmt: skip
+    }
     for split, lines in rows.items():
         (tmp_path / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return tmp_path
@@ -131,7 +165,9 @@ def test_liar_unknown_label_names_rows(tmp_path: Path) -> None:
     with pytest.raises(CorpusError) as info:
         sources.load_liar(tmp_path)
     problem = info.value.problems[0]
-    assert problem.rows == (1,) and "full-flop" in problem.message and "train.tsv" in problem.message
+    assert (
+        problem.rows == (1,) and "full-flop" in problem.message and "train.tsv" in problem.message
+    )
     mapping = {**sources.DEFAULT_LIAR_MAPPING, "full-flop": 1}
     assert sources.load_liar(tmp_path, mapping=mapping)["label"].tolist()[:2] == [0, 1]
 
@@ -146,14 +182,25 @@ def test_liar_wrong_delimiter_and_missing_file(tmp_path: Path) -> None:
         sources.load_liar(tmp_path)
 
 
-def _fakenewsnet(tmp_path: Path, collections: tuple[str, ...] = ("politifact", "gossipcop")) -> Path:
+def _fakenewsnet(
+    tmp_path: Path, collections: tuple[str, ...] = ("politifact", "gossipcop")
+) -> Path:
     header = ["id", "news_url", "title", "tweet_ids"]
     for collection in collections:
         for kind in ("fake", "real"):
-            _write_csv(tmp_path / f"{collection}_{kind}.csv", header, [
-                [f"{collection}-{kind}1", f"https://{kind}.example.com/a", f"{kind} headline, one", "1\t2"],
-                [f"{collection}-{kind}2", "", "NA", ""],
-            ])  # fmt: skip
+            _write_csv(
+                tmp_path / f"{collection}_{kind}.csv",
+                header,
+                [
+                    [
+                        f"{collection}-{kind}1",
+                        f"https://{kind}.example.com/a",
+                        f"{kind} headline, one",
+                        "1\t2",
+                    ],
+                    [f"{collection}-{kind}2", "", "NA", ""],
+                ],
+            )
     return tmp_path
 
 
@@ -167,7 +214,10 @@ def test_fakenewsnet_text_is_title_and_url_is_metadata(tmp_path: Path) -> None:
     assert first["meta_collection"] == "politifact"
     assert not corpus["text"].str.contains("example.com").any()
     assert (corpus["text"] == "NA").sum() == 4
-    assert corpus.groupby("meta_collection")["label"].sum().to_dict() == {"gossipcop": 2, "politifact": 2}
+    assert corpus.groupby("meta_collection")["label"].sum().to_dict() == {
+        "gossipcop": 2,
+        "politifact": 2,
+    }
 
 
 def test_fakenewsnet_missing_collection_files(tmp_path: Path) -> None:
@@ -181,24 +231,43 @@ def test_fakenewsnet_missing_collection_files(tmp_path: Path) -> None:
 
 def test_csv_defaults_and_metadata(tmp_path: Path) -> None:
     path = tmp_path / "mine.csv"
-    _write_csv(path, ["text", "label", "Outlet Name"], [
-        ["first text", "FAKE", "a"], ["second, text", " real ", "b"], ["third", "1", "c"], ["null", "0", "d"],
-    ])  # fmt: skip
+    _write_csv(
+        path,
+        ["text", "label", "Outlet Name", "outlet_name"],
+        [
+            ["first text", "FAKE", "a", "w"],
+            ["second, text", " real ", "b", "x"],
+            ["third", "1", "c", "y"],
+            ["null", "0", "d", "z"],
+        ],
+    )
     corpus = sources.load_csv(path)
     assert corpus["id"].tolist() == ["csv:0", "csv:1", "csv:2", "csv:3"]
     assert corpus["label"].tolist() == [1, 0, 1, 0]
     assert corpus["text"].tolist() == ["first text", "second, text", "third", "null"]
     assert corpus["meta_outlet_name"].tolist() == ["a", "b", "c", "d"]
+    assert corpus["meta_outlet_name_2"].tolist() == ["w", "x", "y", "z"]
     assert set(corpus["source"]) == {"csv"}
 
 
 def test_csv_column_mapping_title_and_label_map(tmp_path: Path) -> None:
     path = tmp_path / "mine.csv"
-    _write_csv(path, ["key", "headline", "body", "verdict"], [
-        ["k1", "Head one", "Body one", "hoax"], ["k2", "Head two", "", "legit"],
-    ])  # fmt: skip
-    corpus = sources.load_csv(path, text_column="body", label_column="verdict", id_column="key",
-                              label_map={"Hoax": 1, "LEGIT": 0}, title_column="headline")  # fmt: skip
+    _write_csv(
+        path,
+        ["key", "headline", "body", "verdict"],
+        [
+            ["k1", "Head one", "Body one", "hoax"],
+            ["k2", "Head two", "", "legit"],
+        ],
+    )
+    corpus = sources.load_csv(
+        path,
+        text_column="body",
+        label_column="verdict",
+        id_column="key",
+        label_map={"Hoax": 1, "LEGIT": 0},
+        title_column="headline",
+    )
     assert corpus["id"].tolist() == ["csv:k1", "csv:k2"]
     assert corpus["text"].tolist() == ["Head one\n\nBody one", "Head two"]
     assert corpus["label"].tolist() == [1, 0]

@@ -52,3 +52,11 @@ def test_too_few_rows_per_class(corpus_factory: Factory) -> None:
     assert test["label"].value_counts().to_dict() == {0: 2, 1: 2}
     with pytest.raises(InputError, match="missing column"):
         split_train_test(df.drop(columns=["text"]))
+    with pytest.raises(InputError, match="ids are not unique"):
+        split_train_test(df.assign(id="same"), test_size=0.5)
+
+
+@pytest.mark.parametrize("seed", [None, -1, 2**32, 1.5, True])
+def test_bad_seed(corpus_factory: Factory, seed: object) -> None:
+    with pytest.raises(InputError, match="seed"):
+        split_train_test(corpus_factory(10), seed=seed)  # type: ignore[arg-type]

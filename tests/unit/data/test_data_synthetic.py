@@ -76,7 +76,10 @@ def test_not_trivially_separable_after_scrub(corpus: pd.DataFrame) -> None:
     assert 0.75 <= accuracy <= 0.99
 
 
-@pytest.mark.parametrize("kwargs", [{"n_docs": 0}, {"n_docs": 2.5}, {"fake_ratio": 1.5}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"n_docs": 0}, {"n_docs": 2.5}, {"fake_ratio": 1.5}, {"fake_ratio": "half"}, {"seed": None}],
+)
 def test_bad_arguments(kwargs: dict) -> None:
     with pytest.raises(InputError):
         synthetic.generate(**kwargs)

@@ -77,7 +77,9 @@ def test_class_counts_and_sizes(corpus_factory: Factory) -> None:
         validate_corpus(unbalanced, "test", ValidationLimits(min_rows_per_class=10))
     only_real = df[df["label"] == 0]
     assert "single_class" in _problems(only_real)
-    assert "too_few_rows" in _problems(df.head(3), ValidationLimits(min_rows=4, min_rows_per_class=1))
+    assert "too_few_rows" in _problems(
+        df.head(3), ValidationLimits(min_rows=4, min_rows_per_class=1)
+    )
     assert "too_many_rows" in _problems(df, ValidationLimits(max_rows=10))
 
 

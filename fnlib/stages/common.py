@@ -1,0 +1,48 @@
+"""Helpers shared by the stages: resolving inputs and reading verified splits."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pandas as pd
+
+from fnlib.data.prepare import read_split_csv
+from fnlib.errors import InputError
+from fnlib.storage.manifest import Manifest, find_manifest, load_manifest
+from fnlib.storage.objects import ObjectRef, ObjectStore
+
+
+def content_id(prefix: str, *parts: Any) -> str:
+    """A short, stable id from JSON-serialisable parts (same inputs, same id)."""
+    payload = json.dumps(parts, sort_keys=True, default=str).encode()
+    return f"{prefix}-{hashlib.sha256(payload).hexdigest()[:16]}"
+
+
+def triggering_extra(events: Any, key: str) -> str | None:
+    """The newest ``key`` found in the extras of the Asset events that triggered a run."""
+    found = None
+    for _asset, asset_events in (dict(events).items() if events else []):
+        for event in asset_events:
+            value = (getattr(event, "extra", None) or {}).get(key)
+            if value:
+                found = value
+    return found
+
+
+def resolve(store: ObjectStore, kind: str, object_id: str | None,
+            manifest_ref: dict[str, Any] | None = None) -> tuple[Manifest, ObjectRef]:
+    """A committed manifest by id, or by a ref dict carried through XCom."""
+    if manifest_ref:
+        ref = ObjectRef.from_dict(manifest_ref)
+        return load_manifest(store, ref.versioned_uri, ref.sha256)
+    if not object_id:
+        raise InputError(f"no {kind} given: pass a {kind}_id or trigger from the {kind} Asset")
+    return find_manifest(store, kind, object_id)
+
+
+def read_split(store: ObjectStore, dataset: Manifest, split: str) -> pd.DataFrame:
+    if split not in dataset.objects:
+        raise InputError(f"dataset {dataset.id} has no {split!r} split")
+    return read_split_csv(store.get_bytes(dataset.objects[split]), f"{dataset.id}/{split}.csv")

@@ -1,0 +1,230 @@
+"""The tuning stage: a grid of Pipelines scored by stratified k-fold CV on the full train split.
+
+    plan       resolve the dataset, build the grid, name the tuning run (content-addressed)
+    featurize  once per (variant, vectorizer setting): clean texts once, fit the vectorizer per
+               fold, cache the fold matrices (shared by every config with that feature key)
+    score      once per configuration: fit/score the classifier on the cached fold features,
+               one W&B run per configuration in the tuning group
+    reduce     leaderboard (JSON + CSV in S3, W&B table), best config, tuning manifest
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from fnlib import settings
+from fnlib.data import schema
+from fnlib.errors import InputError
+from fnlib.provenance import provenance
+from fnlib.stages.common import content_id, read_split, resolve
+from fnlib.storage.manifest import Manifest, commit_manifest, find_manifest, object_key, parent_link
+from fnlib.storage.objects import ObjectRef, ObjectStore
+
+log = logging.getLogger(__name__)
+
+GRIDS = ("default", "small")
+
+
+@dataclass
+class TuneRequest:
+    dataset_id: str | None = None
+    models: list[str] = field(default_factory=list)
+    variants: list[str] = field(default_factory=list)
+    grid: str = "default"
+    folds: int = 5
+    metric: str = "f1"
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        from fnlib.models.config import MODELS
+        from fnlib.models.cv import METRICS
+        from fnlib.text.clean import VARIANTS
+
+        self.models = list(self.models or MODELS)
+        self.variants = list(self.variants or VARIANTS)
+        for name, given, known in (("model", self.models, MODELS), ("variant", self.variants, VARIANTS)):
+            bad = sorted(set(given) - set(known))
+            if bad:
+                raise InputError(f"unknown {name}(s) {bad}; choose from {list(known)}")
+        if self.grid not in GRIDS:
+            raise InputError(f"grid must be one of {GRIDS}, got {self.grid!r}")
+        if self.metric not in METRICS:
+            raise InputError(f"metric must be one of {list(METRICS)}, got {self.metric!r}")
+        if not 2 <= int(self.folds) <= 20:
+            raise InputError(f"folds must be between 2 and 20, got {self.folds}")
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> TuneRequest:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise InputError(f"unknown tuning parameters {unknown}; known: {sorted(known)}")
+        return cls(**{k: v for k, v in params.items() if v not in (None, "")})
+
+
+def build_grid(request: TuneRequest) -> list[Any]:
+    from fnlib.models.config import default_grid
+
+    grid = default_grid(models=tuple(request.models), variants=tuple(request.variants))
+    if request.grid == "small":
+        # one configuration per (model, feature setting): the first of each default list
+        seen: set[tuple[str, str]] = set()
+        small = []
+        for cfg in grid:
+            if (cfg.model, cfg.feature_key) not in seen:
+                seen.add((cfg.model, cfg.feature_key))
+                small.append(cfg)
+        grid = small
+    if not grid:
+        raise InputError("the grid is empty: choose at least one model and one variant")
+    return grid
+
+
+def plan(store: ObjectStore, request: TuneRequest) -> dict[str, Any]:
+    """Resolve the dataset and build the grid; return the plan and the configurations."""
+    dataset, dataset_ref = resolve(store, "dataset", request.dataset_id)
+    grid = build_grid(request)
+    configs = [cfg.to_dict() for cfg in grid]
+    tuning_id = content_id("tune", dataset.id, sorted(c.config_id for c in grid),
+                           request.folds, request.seed, request.metric)
+    features = sorted({cfg.feature_key: cfg.to_dict() for cfg in grid}.items())
+    log.info("tuning %s: %d configurations, %d feature settings, %d folds on dataset %s",
+             tuning_id, len(configs), len(features), request.folds, dataset.id)
+    return {
+        "tuning_id": tuning_id,
+        "dataset_id": dataset.id,
+        "dataset_manifest": dataset_ref.to_dict(),
+        "request": asdict(request),
+        "configs": configs,
+        "feature_configs": [cfg for _, cfg in features],
+    }
+
+
+def _fold_features(store: ObjectStore, planned: dict[str, Any], config: Any) -> list[Any]:
+    from fnlib.models.features import FeatureCache, build_fold_features, make_folds
+
+    request = planned["request"]
+    dataset_ref = ObjectRef.from_dict(planned["dataset_manifest"])
+    cache = FeatureCache(settings.cache_dir())
+
+    def build() -> list[Any]:
+        dataset, _ = resolve(store, "dataset", None, dataset_ref.to_dict())
+        train = read_split(store, dataset, "train")
+        labels = train[schema.LABEL].to_numpy()
+        folds = make_folds(labels, n_folds=int(request["folds"]), seed=int(request["seed"]))
+        return build_fold_features(train[schema.TEXT], labels, config, folds)
+
+    return cache.get_or_build(planned["dataset_id"], config.feature_key, int(request["folds"]),
+                              int(request["seed"]), build)
+
+
+def featurize(store: ObjectStore, planned: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """Compute (or find cached) the fold features for one feature setting."""
+    from fnlib.models.config import ModelConfig
+
+    cfg = ModelConfig.from_dict(config)
+    folds = _fold_features(store, planned, cfg)
+    return {"feature_key": cfg.feature_key, "folds": len(folds),
+            "n_features": [int(f.X_train.shape[1]) for f in folds]}
+
+
+def score(store: ObjectStore, planned: dict[str, Any], config: dict[str, Any],
+          airflow: dict | None = None) -> dict[str, Any]:
+    """Cross-validate one configuration on the shared fold features; one W&B run."""
+    from fnlib.models.config import ModelConfig
+    from fnlib.models.cv import score_config
+    from fnlib.tracking.wandb_run import tracked_run
+
+    cfg = ModelConfig.from_dict(config)
+    request = planned["request"]
+    folds = _fold_features(store, planned, cfg)
+    result = score_config(cfg, folds, metric=request["metric"], seed=int(request["seed"]))
+    with tracked_run("tune", f"{planned['tuning_id']}-{cfg.config_id}",
+                     group=planned["tuning_id"],
+                     config={"model_config": cfg.to_dict(), "config_id": cfg.config_id,
+                             "dataset_id": planned["dataset_id"], "folds": request["folds"],
+                             "metric": request["metric"], "airflow": airflow or {}},
+                     tags=("tune", cfg.model, cfg.variant)) as run:
+        run.use_artifact(ObjectRef.from_dict(planned["dataset_manifest"]).versioned_uri)
+        for i, fold in enumerate(result["folds"]):
+            run.log({f"fold/{k}": v for k, v in fold.items()}, step=i)
+        run.summary({**{f"mean/{k}": v for k, v in result["mean"].items()},
+                     **{f"std/{k}": v for k, v in result["std"].items()},
+                     "fit_time": result["fit_time"], "score_time": result["score_time"]})
+        result["wandb_run"] = run.path
+    log.info("%s %s: mean %s %.4f", cfg.config_id, cfg.label, request["metric"],
+             result["mean"][request["metric"]])
+    return result
+
+
+def reduce(store: ObjectStore, planned: dict[str, Any], results: list[dict[str, Any]],
+           airflow: dict | None = None) -> dict[str, Any]:
+    """Leaderboard, best config and the tuning manifest (written last)."""
+    from fnlib.models.cv import leaderboard
+    from fnlib.tracking.wandb_run import tracked_run
+
+    tuning_id = planned["tuning_id"]
+    try:
+        manifest, ref = find_manifest(store, "tuning", tuning_id)
+        log.info("tuning %s already committed; keeping it", tuning_id)
+        return _summary(manifest, ref)
+    except InputError:
+        pass
+    results = list(results)
+    if len(results) != len(planned["configs"]):
+        raise InputError(f"expected {len(planned['configs'])} results, got {len(results)}")
+    metric = planned["request"]["metric"]
+    board = leaderboard(results, metric=metric)
+    csv_bytes = board.to_csv(index=False, lineterminator="\n").encode()
+    records = board.to_dict(orient="records")
+    best = results_by_id(results)[records[0]["config_id"]]
+    objects = {
+        "leaderboard_csv": store.put_bytes(object_key("tuning", tuning_id, "leaderboard.csv"),
+                                           csv_bytes, content_type="text/csv"),
+        "leaderboard": store.put_json(object_key("tuning", tuning_id, "leaderboard.json"),
+                                      {"metric": metric, "rows": records}),
+    }
+    with tracked_run("tune-summary", f"{tuning_id}-leaderboard", group=tuning_id,
+                     config={"tuning_id": tuning_id, "dataset_id": planned["dataset_id"],
+                             "request": planned["request"], "airflow": airflow or {}},
+                     tags=("tune",)) as run:
+        import wandb
+
+        run.run.log({"leaderboard": wandb.Table(dataframe=board.astype(str))})
+        run.summary({f"best/{metric}": best["mean"][metric], "best/config_id": best["config_id"]})
+        wandb_path = run.path
+    dataset_ref = ObjectRef.from_dict(planned["dataset_manifest"])
+    manifest = Manifest(
+        kind="tuning",
+        id=tuning_id,
+        objects=objects,
+        parents=[parent_link(dataset_ref, "dataset")],
+        params={"request": planned["request"], "dataset_id": planned["dataset_id"],
+                "configs": planned["configs"]},
+        metrics={"metric": metric, "best": {"config": best["config"], "config_id": best["config_id"],
+                                            "mean": best["mean"], "std": best["std"]},
+                 "n_configs": len(results)},
+        provenance=provenance(airflow, wandb_run=wandb_path,
+                              config_runs={r["config_id"]: r.get("wandb_run") for r in results}),
+    )
+    ref = commit_manifest(store, manifest)
+    return _summary(manifest, ref)
+
+
+def results_by_id(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["config_id"]: r for r in results}
+
+
+def _summary(manifest: Manifest, ref: ObjectRef) -> dict[str, Any]:
+    return {"tuning_id": manifest.id, "dataset_id": manifest.params["dataset_id"],
+            "manifest": ref.to_dict(), "manifest_uri": ref.versioned_uri,
+            "best": manifest.metrics["best"], "metric": manifest.metrics["metric"]}
+
+
+def read_leaderboard(store: ObjectStore, manifest: Manifest) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(store.get_bytes(manifest.objects["leaderboard_csv"])))
