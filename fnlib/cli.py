@@ -1,10 +1,13 @@
 """``fn``: every stage runnable without Airflow, the local stack, and the main job.
 
     fn stack up|down|status        the embedded local stack (moto S3 + Airflow standalone)
-    fn demo [--source ...]         main job: stack up, run fn_dataset through the scheduler,
-                                   print lineage, stack down (unless --keep-up)
+    fn demo [--source ...]         main job: stack up, fn_dataset -> fn_tune -> fn_train through
+                                   the scheduler (Asset chain), print results, stack down
     fn dataset --source ...        build a dataset in-process (no Airflow)
-    fn lineage URI|DATASET_ID      print the ancestry of a manifest
+    fn tune --dataset-id ds-...    grid search in-process (same stage functions as fn_tune)
+    fn train --tuning-id tune-...  fit, evaluate, save and gate one model in-process
+    fn models list|show|promote|rollback   the model registry and champion pointer
+    fn lineage URI|ID              print the ancestry of a manifest
 """
 
 from __future__ import annotations
@@ -101,6 +104,115 @@ def _print_wandb(tracked: dict[str, Any]) -> None:
         _out(f"  upload it later with: wandb sync {tracked['wandb_dir']}")
 
 
+def _csv_list(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from fnlib.stages import tune
+
+    store = _store()
+    request = tune.TuneRequest(dataset_id=args.dataset_id, models=_csv_list(args.models),
+                               variants=_csv_list(args.variants), grid=args.grid,
+                               folds=args.folds, metric=args.metric, seed=args.seed)
+    planned = tune.plan(store, request)
+    _out(f"tuning {planned['tuning_id']}: {len(planned['configs'])} configurations, "
+         f"{len(planned['feature_configs'])} feature settings, {args.folds} folds")
+    for cfg in planned["feature_configs"]:
+        info = tune.featurize(store, planned, cfg)
+        _out(f"  features {info['feature_key']}: {info['folds']} folds")
+    results = []
+    for i, cfg in enumerate(planned["configs"], 1):
+        result = tune.score(store, planned, cfg)
+        results.append(result)
+        _out(f"  [{i}/{len(planned['configs'])}] {result['config_id']} "
+             f"{args.metric}={result['mean'][args.metric]:.4f}")
+    summary = tune.reduce(store, planned, results)
+    _print_leaderboard(store, summary)
+    return 0
+
+
+def _print_leaderboard(store, summary: dict[str, Any], top: int = 10) -> None:
+    from fnlib.stages.common import resolve
+    from fnlib.stages.tune import read_leaderboard
+
+    manifest, _ = resolve(store, "tuning", None, summary["manifest"])
+    board = read_leaderboard(store, manifest)
+    metric = summary["metric"]
+    _out(f"leaderboard of {summary['tuning_id']} (dataset {summary['dataset_id']}), by mean {metric}:")
+    cols = [c for c in ("config_id", "label", f"mean_{metric}", f"std_{metric}", "fit_time")
+            if c in board.columns]
+    _out(board[cols].head(top).to_string(index=False))
+    _out(f"tuning manifest: {summary['manifest_uri']}")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from fnlib.stages import train
+
+    store = _store()
+    request = train.TrainRequest(tuning_id=args.tuning_id, dataset_id=args.dataset_id,
+                                 config=json.loads(args.config) if args.config else {},
+                                 seed=args.seed, f1_floor=args.f1_floor,
+                                 promotion_margin=args.margin)
+    trained = train.train(store, request)
+    _print_model(trained)
+    decision = train.gate(store, trained, request)
+    _out(f"gate: {'PROMOTED' if decision['promoted'] else 'not promoted'} ({decision['reason']})")
+    return 0
+
+
+def _print_model(trained: dict[str, Any]) -> None:
+    test = trained["test"]
+    _out(f"model {trained['model_id']} on dataset {trained['dataset_id']}")
+    _out("  test: " + "  ".join(f"{k}={test[k]:.4f}" for k in ("accuracy", "precision", "recall", "f1", "roc_auc")
+                               if test.get(k) is not None))
+    _out(f"  manifest: {trained['manifest_uri']}")
+    if trained.get("alert"):
+        _out(f"  ALERT: {trained['alert']}")
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from fnlib import registry
+    from fnlib.storage.manifest import find_manifest
+
+    store = _store()
+    champion, _ = registry.current_champion(store)
+    if args.action == "list":
+        ids = sorted({k.split("/")[1] for k in store.list_keys("models/") if k.endswith("/manifest.json")})
+        if not ids:
+            _out("no models yet")
+        for model_id in ids:
+            manifest, _ = find_manifest(store, "model", model_id)
+            test = manifest.metrics.get("test", {})
+            mark = "*" if champion and champion.model_id == model_id else " "
+            _out(f"{mark} {model_id}  dataset={manifest.params.get('dataset_id')}  "
+                 f"model={manifest.params.get('config', {}).get('model')}  f1={test.get('f1', float('nan')):.4f}  "
+                 f"made={manifest.provenance.get('created_at')}")
+        if champion:
+            _out(f"* champion since {champion.promoted_at}: {champion.reason}")
+    elif args.action == "show":
+        model_id = args.model_id or (champion.model_id if champion else None)
+        if not model_id:
+            raise FnError("no champion yet: give a model id")
+        manifest, ref = find_manifest(store, "model", model_id)
+        _out(json.dumps({"manifest_uri": ref.versioned_uri, **manifest.to_dict()}, indent=2))
+        decision = store.head(f"models/{model_id}/decision.json")
+        if decision:
+            _out("gate decision: " + json.dumps(store.get_json(decision), indent=2))
+    elif args.action == "promote":
+        if not args.model_id:
+            raise FnError("fn models promote needs a model id")
+        new = registry.promote(store, args.model_id, args.reason)
+        _out(f"champion is now {new.model_id} ({new.reason})")
+    elif args.action == "rollback":
+        new = registry.rollback(store, args.reason)
+        _out(f"champion is now {new.model_id} ({new.reason})")
+    elif args.action == "history":
+        for c in registry.champion_history(store):
+            _out(f"{c.promoted_at}  {c.model_id}  {c.reason}")
+    return 0
+
+
 def cmd_lineage(args: argparse.Namespace) -> int:
     from fnlib.storage.lineage import format_lineage, walk_lineage
     from fnlib.storage.manifest import find_manifest
@@ -108,9 +220,10 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     store = _store()
     uri = args.target
     if not uri.startswith("s3://"):
-        kind = "dataset" if uri.startswith("ds-") else "raw" if uri.startswith("raw-") else None
+        prefixes = {"ds-": "dataset", "raw-": "raw", "tune-": "tuning", "mdl-": "model"}
+        kind = next((k for p, k in prefixes.items() if uri.startswith(p)), None)
         if kind is None:
-            raise FnError(f"{uri!r}: give an s3:// manifest URI or an id like ds-... / raw-...")
+            raise FnError(f"{uri!r}: give an s3:// manifest URI or an id (ds-, raw-, tune-, mdl-...)")
         _, ref = find_manifest(store, kind, uri)
         uri = ref.versioned_uri
     _out(format_lineage(walk_lineage(store, uri)))
@@ -167,6 +280,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataset_args(p)
     p.add_argument("--no-wandb", action="store_true", help="skip the W&B artifact")
     p.set_defaults(func=cmd_dataset)
+
+    p = sub.add_parser("tune", help="grid search in this process (no Airflow)")
+    p.add_argument("--dataset-id", required=True, help="ds-... to tune on")
+    p.add_argument("--models", help="comma-separated subset of nb,linsvm,sgd,rf,logreg")
+    p.add_argument("--variants", help="comma-separated subset of raw,denoised")
+    p.add_argument("--grid", default="default", choices=["default", "small"])
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--metric", default="f1", choices=["f1", "accuracy", "precision", "recall", "roc_auc"])
+    p.add_argument("--seed", type=int, default=42)
+    p.set_defaults(func=cmd_tune)
+
+    p = sub.add_parser("train", help="fit, evaluate, save and gate a model in this process")
+    p.add_argument("--tuning-id", help="train the best config of this tuning run")
+    p.add_argument("--dataset-id", help="with --config: train this config on this dataset")
+    p.add_argument("--config", help='JSON model config, e.g. \'{"model": "nb", "variant": "raw"}\'')
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--f1-floor", type=float, default=0.6, help="alert and block promotion below")
+    p.add_argument("--margin", type=float, default=0.0, help="promotion margin over the champion")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("models", help="list/show models, promote or roll back the champion")
+    p.add_argument("action", choices=["list", "show", "promote", "rollback", "history"])
+    p.add_argument("model_id", nargs="?", help="mdl-... (show defaults to the champion)")
+    p.add_argument("--reason", default="manual", help="recorded with promote/rollback")
+    p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("lineage", help="print the ancestry of a manifest")
     p.add_argument("target", help="s3://... manifest URI, or a dataset id (ds-...)")

@@ -22,12 +22,8 @@ def _task_log_tail(stack: Stack, dag_id: str, run_id: str, lines: int = 40) -> s
     return f"{logs[-1]}:\n" + "\n".join(text[-lines:])
 
 
-def run_dag(client: AirflowClient, stack: Stack, dag_id: str, conf: dict[str, Any],
-            timeout: float, out: Callable[[str], None]) -> str:
-    client.wait_for_dag(dag_id)
-    client.set_paused(dag_id, False)
-    run_id = client.trigger(dag_id, conf)
-    out(f"triggered {dag_id} run {run_id}")
+def _follow(client: AirflowClient, stack: Stack, dag_id: str, run_id: str, timeout: float,
+            out: Callable[[str], None]) -> str:
     started = time.monotonic()
     run = client.wait_for_run(dag_id, run_id, timeout, progress=lambda m: out(f"  {m}"))
     out(f"{dag_id} {run['state']} in {time.monotonic() - started:.1f}s")
@@ -37,14 +33,64 @@ def run_dag(client: AirflowClient, stack: Stack, dag_id: str, conf: dict[str, An
     return run_id
 
 
+def run_dag(client: AirflowClient, stack: Stack, dag_id: str, conf: dict[str, Any],
+            timeout: float, out: Callable[[str], None]) -> str:
+    run_id = client.trigger(dag_id, conf)
+    out(f"triggered {dag_id} run {run_id}")
+    return _follow(client, stack, dag_id, run_id, timeout, out)
+
+
+def await_triggered_run(client: AirflowClient, stack: Stack, dag_id: str, known: set[str],
+                        timeout: float, out: Callable[[str], None]) -> str:
+    """Wait for the scheduler to start a new (Asset-triggered) run of ``dag_id``, follow it."""
+    deadline = time.monotonic() + 180
+    while True:
+        new = [r for r in client.runs(dag_id) if r["dag_run_id"] not in known]
+        if new:
+            run_id = new[0]["dag_run_id"]
+            out(f"{dag_id} run {run_id} started by the scheduler ({new[0].get('run_type')})")
+            return _follow(client, stack, dag_id, run_id, timeout, out)
+        if time.monotonic() > deadline:
+            raise FnError(f"the scheduler did not start {dag_id} from its Asset within 180s")
+        time.sleep(2)
+
+
+def print_results(store: Any, tuning: dict[str, Any], trained: dict[str, Any],
+                  decision: dict[str, Any], out: Callable[[str], None]) -> None:
+    from fnlib.registry import current_champion
+    from fnlib.stages.common import resolve
+    from fnlib.stages.tune import read_leaderboard
+    from fnlib.storage.lineage import format_lineage, walk_lineage
+
+    manifest, _ = resolve(store, "tuning", None, tuning["manifest"])
+    board = read_leaderboard(store, manifest)
+    metric = tuning["metric"]
+    cols = [c for c in ("config_id", "label", f"mean_{metric}", f"std_{metric}", "fit_time")
+            if c in board.columns]
+    out(f"LEADERBOARD {tuning['tuning_id']} ({len(board)} configurations, mean CV {metric}):")
+    out(board[cols].head(10).to_string(index=False))
+    out("")
+    test = trained["test"]
+    out(f"MODEL {trained['model_id']} test: " + "  ".join(
+        f"{k}={test[k]:.4f}" for k in ("accuracy", "precision", "recall", "f1", "roc_auc")
+        if test.get(k) is not None))
+    if trained.get("alert"):
+        out(f"  ALERT: {trained['alert']}")
+    out(f"GATE: {'PROMOTED' if decision['promoted'] else 'not promoted'} - {decision['reason']}")
+    champion, ref = current_champion(store)
+    if champion:
+        out(f"CHAMPION {champion.model_id}: f1={champion.metrics.get('f1')}  ({ref.versioned_uri})")
+    out("")
+    out("LINEAGE of the model:")
+    out(format_lineage(walk_lineage(store, trained["manifest_uri"])))
+
+
 def run_demo(args: Any, request: Any, out: Callable[[str], None]) -> int:
     from dataclasses import asdict
 
     from fnlib import settings
     from fnlib.storage import ObjectStore
     from fnlib.storage.client import make_s3_client
-    from fnlib.storage.lineage import format_lineage, walk_lineage
-
     stack = Stack.default()
     was_up = stack.is_up()
     out("starting the local stack (moto S3 + Airflow standalone)..." if not was_up
@@ -55,20 +101,32 @@ def run_demo(args: Any, request: Any, out: Callable[[str], None]) -> int:
     try:
         client = AirflowClient(stack.api_url, "admin", stack.admin_password() or "")
         conf = {k: v for k, v in asdict(request).items() if v is not None}
+        chain = ("fn_dataset", "fn_tune", "fn_train")
+        for dag_id in chain:
+            client.wait_for_dag(dag_id)
+            client.set_paused(dag_id, False)
+        known = {d: {r["dag_run_id"] for r in client.runs(d)} for d in chain[1:]}
         run_id = run_dag(client, stack, "fn_dataset", conf, args.timeout, out)
         result = client.xcom("fn_dataset", run_id, "commit")
         tracked = client.xcom("fn_dataset", run_id, "track")
+        out(f"dataset {result['dataset_id']} committed"
+            + ("  (SYNTHETIC data)" if request.source == "synthetic" else ""))
+        tune_run = await_triggered_run(client, stack, "fn_tune", known["fn_tune"], args.timeout, out)
+        tuning = client.xcom("fn_tune", tune_run, "reduce")
+        train_run = await_triggered_run(client, stack, "fn_train", known["fn_train"], args.timeout, out)
+        trained = client.xcom("fn_train", train_run, "train")
+        decision = client.xcom("fn_train", train_run, "gate")
+
         os.environ.update(stack.client_env())
         store = ObjectStore(make_s3_client(stack.s3_url), settings.bucket())
         out("")
-        out(f"dataset id: {result['dataset_id']}" + ("  (SYNTHETIC data)" if request.source == "synthetic" else ""))
-        out(f"manifest:   {result['manifest_uri']}")
-        out("lineage:")
-        out(format_lineage(walk_lineage(store, result["manifest_uri"])))
+        if request.source == "synthetic":
+            out("NOTE: SYNTHETIC data - these scores say nothing about real news.")
+        print_results(store, tuning, trained, decision, out)
         out("")
-        out(f"W&B run: {tracked.get('wandb_run')}")
+        out(f"W&B runs: {stack.dir / 'wandb'}  (dataset run {tracked.get('wandb_run')})")
         if tracked.get("wandb_dir"):
-            out(f"  offline; upload later with: wandb sync {tracked['wandb_dir']}")
+            out(f"  offline; upload later with: wandb sync {stack.dir / 'wandb'}/offline-run-*")
         out(f"Airflow UI: {stack.api_url}  login: admin / {stack.admin_password()}")
         out(f"stack state and logs: {Path(stack.dir)}")
     finally:

@@ -1,0 +1,97 @@
+"""
+### fn_train: fit the chosen configuration, evaluate, save, and gate promotion
+
+Triggered by the `fn_tuning` Asset (trains the best configuration of that tuning run) or by
+hand with a `tuning_id`, or a `dataset_id` plus an explicit `config`.
+
+`train` fits one scikit-learn Pipeline (text variant -> vectorizer -> classifier) on the full
+train split, evaluates it on the test split (accuracy, precision, recall, F1, ROC-AUC,
+classification report, confusion matrix and ROC/PR curves as PNGs), saves it with joblib to
+S3 (version id + sha256), writes a model card, logs a W&B model artifact referencing the S3
+object, and commits the model manifest. A test F1 below `f1_floor` raises an alert (W&B alert
+online; a warning in this task's log always) and blocks promotion.
+
+`gate` compares the new model with the champion **on the same test data** and promotes it only
+if it is better by more than `promotion_margin` (or there is no champion). The decision and
+both scores are recorded either way; the champion pointer is updated with a conditional write.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag, task
+from fn_airflow.assets import MODEL_ASSET, TUNING_ASSET
+
+
+def _request(context: dict):
+    from fnlib.stages.common import triggering_extra
+    from fnlib.stages.train import TrainRequest
+
+    params = dict(context["params"])
+    if not params.get("config") and not params.get("tuning_id"):
+        params["tuning_id"] = triggering_extra(context.get("triggering_asset_events"), "tuning_id")
+    return TrainRequest.from_params(params)
+
+
+@dag(
+    dag_id="fn_train",
+    schedule=TUNING_ASSET,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["fn", "models"],
+    doc_md=__doc__,
+    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    params={
+        "tuning_id": Param(None, type=["null", "string"], title="Tuning id",
+                           description="tune-... whose best config to train; empty = the one "
+                                       "that triggered this run."),
+        "dataset_id": Param(None, type=["null", "string"], title="Dataset id",
+                            description="Only with an explicit config."),
+        "config": Param({}, type="object", title="Explicit config",
+                        description='Skip tuning, e.g. {"model": "logreg", "variant": "denoised", '
+                                    '"vectorizer": {"ngram_max": 2}, "params": {"C": 4}}'),
+        "seed": Param(42, type="integer", minimum=0, title="Seed"),
+        "f1_floor": Param(0.6, type="number", minimum=0, maximum=1, title="F1 floor",
+                          description="Alert and block promotion below this test F1."),
+        "promotion_margin": Param(0.0, type="number", minimum=0, maximum=1,
+                                  title="Promotion margin",
+                                  description="The challenger must beat the champion by more."),
+        "metric": Param("f1", type="string", enum=["f1", "accuracy", "roc_auc"],
+                        title="Gate metric"),
+    },
+)
+def fn_train():
+    @task(outlets=[MODEL_ASSET])
+    def train(**context) -> dict:
+        import logging
+
+        from fn_airflow.runtime import (
+            airflow_ids,
+            aws_env_for_sdk,
+            fail_fast_on_bad_input,
+            s3_store,
+        )
+
+        from fnlib.stages import train as stage
+
+        with fail_fast_on_bad_input(), aws_env_for_sdk():
+            result = stage.train(s3_store(), _request(context), airflow_ids(context))
+        if result["alert"]:
+            logging.getLogger("fn_train").warning("QUALITY ALERT: %s", result["alert"])
+        context["outlet_events"][MODEL_ASSET].extra = {
+            "model_id": result["model_id"], "manifest_uri": result["manifest_uri"]}
+        return result
+
+    @task
+    def gate(trained: dict, **context) -> dict:
+        from fn_airflow.runtime import airflow_ids, s3_store
+
+        from fnlib.stages import train as stage
+
+        return stage.gate(s3_store(), trained, _request(context), airflow_ids(context))
+
+    gate(train())
+
+
+fn_train()

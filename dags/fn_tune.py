@@ -1,0 +1,105 @@
+"""
+### fn_tune: grid search as a mapped fan-out over the full train split
+
+Triggered by the `fn_dataset` Asset (tunes the dataset that was just committed) or by hand with
+a `dataset_id`. Builds the grid (models x text variants x vectorizer settings x a few
+hyperparameters) and scores every configuration with stratified k-fold CV on the **whole**
+train split.
+
+Work shared by configurations is done once: `featurize` runs once per (text variant,
+vectorizer setting), cleaning the texts once and fitting the vectorizer once per fold; the
+mapped `score` tasks (one per configuration, named by their config) only fit classifiers on
+those cached fold features. Each configuration is one W&B run in the tuning group. `reduce`
+writes the leaderboard (JSON + CSV in S3, a W&B table) and the tuning manifest, and updates the
+`fn_tuning` Asset, which triggers training.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag, task
+from fn_airflow.assets import DATASET_ASSET, TUNING_ASSET
+
+MODELS = ["nb", "linsvm", "sgd", "rf", "logreg"]
+VARIANTS = ["raw", "denoised"]
+
+
+@dag(
+    dag_id="fn_tune",
+    schedule=DATASET_ASSET,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["fn", "models"],
+    doc_md=__doc__,
+    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    params={
+        "dataset_id": Param(None, type=["null", "string"], title="Dataset id",
+                            description="ds-... to tune on; empty = the dataset whose Asset "
+                                        "event triggered this run."),
+        "models": Param(MODELS, type="array", items={"type": "string", "enum": MODELS},
+                        title="Models", description="Classifiers in the grid."),
+        "variants": Param(VARIANTS, type="array", items={"type": "string", "enum": VARIANTS},
+                          title="Text variants", description="raw and/or denoised text."),
+        "grid": Param("default", type="string", enum=["default", "small"], title="Grid size",
+                      description="small = one configuration per model and feature setting."),
+        "folds": Param(5, type="integer", minimum=2, maximum=20, title="CV folds"),
+        "metric": Param("f1", type="string", enum=["f1", "accuracy", "precision", "recall", "roc_auc"],
+                        title="Selection metric"),
+        "seed": Param(42, type="integer", minimum=0, title="Seed"),
+    },
+)
+def fn_tune():
+    @task(multiple_outputs=True)
+    def plan(**context) -> dict:
+        from fn_airflow.runtime import fail_fast_on_bad_input, s3_store
+
+        from fnlib.stages import tune
+        from fnlib.stages.common import triggering_extra
+
+        params = dict(context["params"])
+        params["dataset_id"] = params.get("dataset_id") or triggering_extra(
+            context.get("triggering_asset_events"), "dataset_id")
+        with fail_fast_on_bad_input():
+            return tune.plan(s3_store(), tune.TuneRequest.from_params(params))
+
+    @task(map_index_template="{{ feature_label }}", max_active_tis_per_dagrun=4)
+    def featurize(planned: dict, config: dict, **context) -> dict:
+        from fn_airflow.runtime import s3_store
+
+        from fnlib.stages import tune
+
+        context["feature_label"] = f"{config['variant']} {config['vectorizer']}"
+        return tune.featurize(s3_store(), planned, config)
+
+    @task(map_index_template="{{ config_label }}", max_active_tis_per_dagrun=4)
+    def score(planned: dict, config: dict, **context) -> dict:
+        from fn_airflow.runtime import airflow_ids, s3_store
+        from fnlib.models.config import ModelConfig
+
+        from fnlib.stages import tune
+
+        context["config_label"] = ModelConfig.from_dict(config).label
+        return tune.score(s3_store(), planned, config, airflow_ids(context))
+
+    @task(outlets=[TUNING_ASSET])
+    def reduce(planned: dict, results: list, **context) -> dict:
+        from fn_airflow.runtime import airflow_ids, s3_store
+
+        from fnlib.stages import tune
+
+        summary = tune.reduce(s3_store(), planned, list(results), airflow_ids(context))
+        context["outlet_events"][TUNING_ASSET].extra = {
+            "tuning_id": summary["tuning_id"], "dataset_id": summary["dataset_id"],
+            "manifest_uri": summary["manifest_uri"],
+        }
+        return summary
+
+    planned = plan()
+    features = featurize.partial(planned=planned).expand(config=planned["feature_configs"])
+    scores = score.partial(planned=planned).expand(config=planned["configs"])
+    features >> scores
+    reduce(planned, scores)
+
+
+fn_tune()
