@@ -75,8 +75,8 @@ def fn_tune():
     @task(map_index_template="{{ config_label }}", max_active_tis_per_dagrun=4)
     def score(planned: dict, config: dict, **context) -> dict:
         from fn_airflow.runtime import airflow_ids, s3_store
-        from fnlib.models.config import ModelConfig
 
+        from fnlib.models.config import ModelConfig
         from fnlib.stages import tune
 
         context["config_label"] = ModelConfig.from_dict(config).label

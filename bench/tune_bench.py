@@ -1,0 +1,233 @@
+"""Benchmark: shared fold features (fn_tune's approach) vs scikit-learn's GridSearchCV.
+
+All approaches cross-validate the same configurations (the same Pipelines, the same seeded
+StratifiedKFold folds) on the same training split:
+
+shared       this project's approach, in-process, as the mapped fan-out does it: clean the texts
+             once per text variant, build the fold features once per feature key
+             (``build_all_fold_features``), then ``score_config`` for every configuration;
+cache        (``--with-cache``) the same through ``FeatureCache`` as separate mapped tasks
+             would: every configuration asks the cache; the first of a feature key builds;
+gridsearch   ``GridSearchCV`` over the Pipelines with a list-of-dicts grid (one dict per
+             configuration), ``n_jobs=1``, ``refit=False``, all five metrics;
+naive        (``--naive``) ``cross_validate`` of each configuration's Pipeline in turn.
+
+Each approach runs in a fresh ``spawn`` child process so its peak RSS (``ru_maxrss``) is its
+own. Printed: wall and CPU time, peak RSS, the best configuration of each approach, the largest
+absolute difference of per-configuration mean scores against ``shared``, and speed-up ratios.
+
+    python bench/tune_bench.py --docs 5000
+    python bench/tune_bench.py --source liar --folds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from fnlib.data import synthetic  # noqa: E402
+from fnlib.data.prepare import prepare_corpus  # noqa: E402
+from fnlib.data.sources import load_source  # noqa: E402
+from fnlib.models import (  # noqa: E402
+    METRICS,
+    FeatureCache,
+    ModelConfig,
+    build_all_fold_features,
+    build_classifier,
+    build_pipeline,
+    default_grid,
+    fold_features_for,
+    make_folds,
+    score_config,
+    select_best,
+    small_grid,
+)
+
+
+def load_train(args: argparse.Namespace) -> tuple[list[str], np.ndarray, str]:
+    """The prepared (scrubbed, de-duplicated) training split of the chosen source."""
+    if args.source == "synthetic":
+        corpus = synthetic.generate(int(args.docs or 5000), seed=args.seed)
+        note = "SYNTHETIC data (fnlib.data.synthetic): timings only, scores mean nothing"
+    else:
+        corpus = load_source(args.source, Path(args.data_dir) / args.source)
+        note = f"real data: {args.source} from {args.data_dir}"
+    train = prepare_corpus(corpus, args.source).train
+    if args.docs and args.source != "synthetic" and len(train) > args.docs:
+        train = train.sample(n=args.docs, random_state=args.seed).sort_values("id")
+    return train["text"].tolist(), train["label"].to_numpy(), note
+
+
+def _usage() -> tuple[float, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0  # Linux: KiB -> MiB
+
+
+def _means(result: dict[str, Any]) -> dict[str, float]:
+    return {m: v for m, v in result["mean"].items() if v is not None}
+
+
+def run_approach(
+    name: str, texts: list[str], labels: np.ndarray, configs: list[dict], folds: int, seed: int
+) -> dict[str, Any]:
+    """Runs in a fresh child process; returns timings, peak RSS and per-config mean scores."""
+    cfgs = [ModelConfig.from_dict(c) for c in configs]
+    _, rss_before = _usage()
+    cpu0, wall0 = _usage()[0], time.perf_counter()
+    splits = make_folds(labels, folds, seed)
+    means: dict[str, dict[str, float]] = {}
+    if name == "shared":
+        features = build_all_fold_features(texts, labels, cfgs, splits)
+        for cfg in cfgs:
+            means[cfg.config_id] = _means(score_config(cfg, features[cfg.feature_key], seed=seed))
+    elif name == "cache":
+        with tempfile.TemporaryDirectory(prefix="fn-bench-cache-") as tmp:
+            cache = FeatureCache(tmp)
+            for cfg in cfgs:
+                fold_features = fold_features_for(cfg, texts, labels, folds, seed, cache, "bench")
+                means[cfg.config_id] = _means(score_config(cfg, fold_features, seed=seed))
+    elif name == "gridsearch":
+        from sklearn.model_selection import GridSearchCV
+
+        grid = [
+            {
+                "text__variant": [c.variant],
+                "vec__ngram_range": [(1, c.vectorizer_settings["ngram_max"])],
+                "vec__sublinear_tf": [c.vectorizer_settings["sublinear_tf"]],
+                "vec__min_df": [c.vectorizer_settings["min_df"]],
+                "vec__max_features": [c.vectorizer_settings["max_features"]],
+                "clf": [build_classifier(c, seed=seed)],
+            }
+            for c in cfgs
+        ]
+        search = GridSearchCV(
+            build_pipeline(cfgs[0], seed=seed),
+            grid,
+            scoring=list(METRICS),
+            refit=False,
+            cv=splits,
+            n_jobs=1,
+            error_score="raise",
+        )
+        search.fit(texts, labels)
+        for i, cfg in enumerate(cfgs):  # one candidate per grid dict, in order
+            means[cfg.config_id] = {
+                m: float(search.cv_results_[f"mean_test_{m}"][i]) for m in METRICS
+            }
+    elif name == "naive":
+        from sklearn.model_selection import cross_validate
+
+        for cfg in cfgs:
+            out = cross_validate(
+                build_pipeline(cfg, seed=seed), texts, labels, cv=splits, scoring=list(METRICS)
+            )
+            means[cfg.config_id] = {m: float(np.mean(out[f"test_{m}"])) for m in METRICS}
+    else:
+        raise ValueError(f"unknown approach {name}")
+    wall = time.perf_counter() - wall0
+    cpu, peak = _usage()
+    return {
+        "wall": wall,
+        "cpu": cpu - cpu0,
+        "peak_rss_mb": peak,
+        "rss_before_mb": rss_before,
+        "means": means,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--docs",
+        type=int,
+        default=None,
+        help="documents (synthetic: generated, default 5000; real: cap)",
+    )
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--source", choices=("synthetic", "liar", "fakenewsnet"), default="synthetic"
+    )
+    parser.add_argument("--data-dir", default=str(PROJECT.parent / "shared" / "data"))
+    parser.add_argument("--grid", choices=("default", "small"), default="default")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-gridsearch", action="store_true", help="do not run GridSearchCV")
+    parser.add_argument("--naive", action="store_true", help="also run cross_validate per config")
+    parser.add_argument("--with-cache", action="store_true", help="also run through FeatureCache")
+    args = parser.parse_args(argv)
+
+    texts, labels, note = load_train(args)
+    configs = default_grid() if args.grid == "default" else small_grid()
+    n_keys = len({c.feature_key for c in configs})
+    print(
+        f"{note}\ntrain split: {len(texts)} docs, mean {np.mean([len(t) for t in texts]):.0f} chars, "
+        f"{labels.mean():.1%} fake; grid {args.grid}: {len(configs)} configs, {n_keys} feature keys, "
+        f"{args.folds} folds; {multiprocessing.cpu_count()} CPUs"
+    )
+    approaches = ["shared"] + (["cache"] if args.with_cache else [])
+    approaches += ([] if args.skip_gridsearch else ["gridsearch"]) + (
+        ["naive"] if args.naive else []
+    )
+    dicts = [c.to_dict() for c in configs]
+    runs: dict[str, dict[str, Any]] = {}
+    for name in approaches:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            runs[name] = pool.submit(
+                run_approach, name, texts, labels, dicts, args.folds, args.seed
+            ).result()
+        print(f"  {name:<11} done in {runs[name]['wall']:.1f}s", flush=True)
+
+    base = runs["shared"]
+    print(
+        f"\n{'approach':<11} {'wall s':>8} {'cpu s':>8} {'peak RSS MiB':>13} {'best (mean f1)':<58} {'max |diff|':>10}"
+    )
+    for name, run in runs.items():
+        results = [
+            {
+                "config_id": cid,
+                "label": ModelConfig.from_dict(d).label,
+                "model": d["model"],
+                "variant": d["variant"],
+                "feature_key": ModelConfig.from_dict(d).feature_key,
+                "mean": run["means"][cid],
+                "std": {},
+                "fit_time": 0.0,
+                "score_time": 0.0,
+            }
+            for cid, d in zip((c.config_id for c in configs), dicts, strict=True)
+        ]
+        best = select_best(results)
+        best_text = f"{best['label'][:48]} {best['mean']['f1']:.4f}"
+        diff = max(
+            abs(run["means"][cid][m] - base["means"][cid][m])
+            for cid in base["means"]
+            for m in base["means"][cid]
+        )
+        print(
+            f"{name:<11} {run['wall']:>8.1f} {run['cpu']:>8.1f} {run['peak_rss_mb']:>13.0f} "
+            f"{best_text:<58} {diff:>10.2e}"
+        )
+    for name in runs:
+        if name != "shared":
+            print(
+                f"speed-up vs {name}: wall {runs[name]['wall'] / base['wall']:.1f}x, "
+                f"cpu {runs[name]['cpu'] / base['cpu']:.1f}x"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
