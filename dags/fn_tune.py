@@ -50,7 +50,7 @@ VARIANTS = ["raw", "denoised"]
     },
 )
 def fn_tune():
-    @task(multiple_outputs=True)
+    @task
     def plan(**context) -> dict:
         from fn_airflow.runtime import fail_fast_on_bad_input, s3_store
 
@@ -63,23 +63,34 @@ def fn_tune():
         with fail_fast_on_bad_input():
             return tune.plan(s3_store(), tune.TuneRequest.from_params(params))
 
+    @task
+    def feature_settings(planned: dict) -> list:
+        return planned["feature_configs"]
+
+    @task
+    def configurations(planned: dict) -> list:
+        return planned["configs"]
+
     @task(map_index_template="{{ feature_label }}", max_active_tis_per_dagrun=4)
     def featurize(planned: dict, config: dict, **context) -> dict:
+        from airflow.sdk import get_current_context
         from fn_airflow.runtime import s3_store
 
+        from fnlib.models.config import ModelConfig
         from fnlib.stages import tune
 
-        context["feature_label"] = f"{config['variant']} {config['vectorizer']}"
+        get_current_context()["feature_label"] = ModelConfig.from_dict(config).features.label
         return tune.featurize(s3_store(), planned, config)
 
     @task(map_index_template="{{ config_label }}", max_active_tis_per_dagrun=4)
     def score(planned: dict, config: dict, **context) -> dict:
+        from airflow.sdk import get_current_context
         from fn_airflow.runtime import airflow_ids, s3_store
 
         from fnlib.models.config import ModelConfig
         from fnlib.stages import tune
 
-        context["config_label"] = ModelConfig.from_dict(config).label
+        get_current_context()["config_label"] = ModelConfig.from_dict(config).label
         return tune.score(s3_store(), planned, config, airflow_ids(context))
 
     @task(outlets=[TUNING_ASSET])
@@ -96,8 +107,8 @@ def fn_tune():
         return summary
 
     planned = plan()
-    features = featurize.partial(planned=planned).expand(config=planned["feature_configs"])
-    scores = score.partial(planned=planned).expand(config=planned["configs"])
+    features = featurize.partial(planned=planned).expand(config=feature_settings(planned))
+    scores = score.partial(planned=planned).expand(config=configurations(planned))
     features >> scores
     reduce(planned, scores)
 
