@@ -182,23 +182,24 @@ class Stack:
         self._wait_healthy(timeout)
         return self.status()
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> int:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
         logfile = (self.dir / f"{name}.log").open("ab")
         proc = subprocess.Popen(
             argv, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, **env}, cwd=str(self.dir), start_new_session=True,
         )
         logfile.close()
-        return proc.pid
+        return proc
 
     def _start_s3(self) -> None:
         port = _free_port(int(os.environ.get("FN_S3_PORT", "0")) or None)
-        pid = self._spawn("s3", [str(BIN / "python"), "-m", "moto.server", "-H", "127.0.0.1",
-                                 "-p", str(port)], {})
+        proc = self._spawn("s3", [str(BIN / "python"), "-m", "moto.server", "-H", "127.0.0.1",
+                                  "-p", str(port)], {})
+        pid = proc.pid
         self._save(s3_pid=pid, s3_port=port)
         deadline = time.monotonic() + 30
         while not _http_ok(f"http://127.0.0.1:{port}/moto-api/"):
-            if time.monotonic() > deadline or not _alive(pid, "moto"):
+            if time.monotonic() > deadline or proc.poll() is not None:
                 raise StackError(f"S3 server did not start; see {self.dir / 's3.log'}")
             time.sleep(0.2)
         log.info("S3 endpoint up at http://127.0.0.1:%d (pid %d)", port, pid)
@@ -230,7 +231,8 @@ class Stack:
         log.info("migrating the Airflow metadata DB in %s", self.airflow_home)
         subprocess.run([str(BIN / "airflow"), "db", "migrate"], env={**os.environ, **env},
                        check=True, capture_output=True, cwd=str(self.dir))
-        pid = self._spawn("airflow", [str(BIN / "airflow"), "standalone"], env)
+        self._airflow = self._spawn("airflow", [str(BIN / "airflow"), "standalone"], env)
+        pid = self._airflow.pid
         self._save(airflow_pid=pid)
         log.info("Airflow standalone starting (pid %d), UI at %s", pid, self.api_url)
 
@@ -238,7 +240,10 @@ class Stack:
         deadline = time.monotonic() + timeout
         url = f"{self.api_url}/api/v2/monitor/health"
         while time.monotonic() < deadline:
-            if not _alive(self.state().get("airflow_pid"), "airflow"):
+            proc = getattr(self, "_airflow", None)
+            exited = proc.poll() is not None if proc else not _alive(
+                self.state().get("airflow_pid"), "airflow")
+            if exited:
                 raise StackError(f"Airflow exited during start-up; see {self.dir / 'airflow.log'}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as resp:
