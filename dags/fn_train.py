@@ -89,7 +89,9 @@ def fn_train():
 
         from fnlib.stages import train as stage
 
-        return stage.gate(s3_store(), trained, _request(context), airflow_ids(context))
+        request = _request(context)
+        return stage.gate(s3_store(), trained, request.metric, request.promotion_margin,
+                          airflow_ids(context))
 
     gate(train())
 

@@ -156,7 +156,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                                  promotion_margin=args.margin)
     trained = train.train(store, request)
     _print_model(trained)
-    decision = train.gate(store, trained, request)
+    decision = train.gate(store, trained, request.metric, request.promotion_margin)
     _out(f"gate: {'PROMOTED' if decision['promoted'] else 'not promoted'} ({decision['reason']})")
     return 0
 

@@ -139,11 +139,17 @@ def train(store: ObjectStore, request: TrainRequest, airflow: dict | None = None
     log.info("fitting %s on %d documents", cfg.label, len(train_df))
     pipeline = fit_final(cfg, train_df, seed=int(request.seed))
     test_metrics = evaluate(pipeline, test_df[schema.TEXT], test_df[schema.LABEL].to_numpy())
+    from fnlib.monitoring.reference import build_reference, score_texts
+
+    test_predictions, test_scores = score_texts(pipeline, test_df[schema.TEXT].tolist())
+    reference = build_reference(train_df[schema.TEXT].tolist(), test_df[schema.TEXT].tolist(),
+                                test_scores, pipeline, test_predictions=test_predictions)
     buffer = io.BytesIO()
     joblib.dump(pipeline, buffer, compress=3)
     objects = {
         "model": store.put_bytes(object_key("model", model_id, "model.joblib"), buffer.getvalue()),
         "metrics": store.put_json(object_key("model", model_id, "metrics.json"), test_metrics),
+        "reference": store.put_json(object_key("model", model_id, "reference.json"), reference),
         "confusion_png": store.put_bytes(object_key("model", model_id, "confusion.png"),
                                          confusion_png(test_metrics["confusion"]), content_type="image/png"),
         "curves_png": store.put_bytes(object_key("model", model_id, "curves.png"),
@@ -210,11 +216,10 @@ def _summary(manifest: Manifest, ref: ObjectRef, request: TrainRequest) -> dict[
             "config_id": manifest.params["config_id"]}
 
 
-def gate(store: ObjectStore, trained: dict[str, Any], request: TrainRequest,
+def gate(store: ObjectStore, trained: dict[str, Any], metric: str = "f1", margin: float = 0.0,
          airflow: dict | None = None) -> dict[str, Any]:
     """Champion/challenger on the challenger's test data; record the decision either way."""
     challenger, challenger_ref = resolve(store, "model", None, trained["manifest"])
-    metric = request.metric
     score = challenger.metrics["test"].get(metric)
     if score is None:
         raise InputError(f"model {challenger.id} has no test {metric!r} to compare")
@@ -234,11 +239,11 @@ def gate(store: ObjectStore, trained: dict[str, Any], request: TrainRequest,
             model = load_model(store, champion.model)
             champion_score = evaluate(model, test_df[schema.TEXT], test_df[schema.LABEL].to_numpy())[metric]
         champion_info = {"model_id": champion.model_id, metric: champion_score}
-    promote, reason = decide(metric, float(score), champion_score, float(request.promotion_margin))
+    promote, reason = decide(metric, float(score), champion_score, float(margin))
     if promote and challenger.metrics.get("alert"):
         promote, reason = False, f"not promoted: {challenger.metrics['alert']}"
     decision = GateDecision(promote=promote, reason=reason, metric=metric,
-                            margin=float(request.promotion_margin),
+                            margin=float(margin),
                             challenger={"model_id": challenger.id, metric: score,
                                         "dataset_id": challenger.params["dataset_id"]},
                             champion=champion_info)

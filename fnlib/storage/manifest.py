@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
-KIND_PREFIX = {"raw": "raw", "dataset": "datasets", "tuning": "tuning", "model": "models"}
+KIND_PREFIX = {
+    "raw": "raw", "dataset": "datasets", "tuning": "tuning", "model": "models", "feedback": "feedback",
+}
 
 
 def manifest_key(kind: str, object_id: str) -> str:

@@ -1,0 +1,70 @@
+"""
+### fn_monitor: daily performance and drift report, retrain requests
+
+For one data interval (a day): performance on the labelled feedback received (accuracy, F1,
+confusion), input drift against the model's training reference (text-length PSI,
+out-of-vocabulary rate, prediction mix, score PSI), and volume. Writes
+`monitoring/day=YYYY-MM-DD/report.json`, logs the day to W&B (one run per interval in the
+`fn_monitor` group: a time series across days), and when thresholds are crossed writes a
+retrain request under `retrain-requests/pending/`, which `fn_retrain`'s sensor waits for.
+
+Idempotent per interval and safe to backfill (`airflow backfill create --dag-id fn_monitor
+--from-date ... --to-date ...`): the report depends only on the interval's inputs, so a
+re-run with the same inputs writes nothing new; changed inputs give a new, logged version.
+`catchup` is off on purpose: history is filled with explicit backfills.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag, task
+
+
+@dag(
+    dag_id="fn_monitor",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=4,
+    tags=["fn", "production"],
+    doc_md=__doc__,
+    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    params={
+        "thresholds": Param({}, type="object", title="Thresholds",
+                            description='Overrides, e.g. {"psi_alert": 0.3, "min_volume": 50}; '
+                                        "defaults and meaning in docs/monitoring.md"),
+        "lookback_days": Param(30, type="integer", minimum=0, maximum=365,
+                               title="Prediction look-back (days)",
+                               description="Feedback is joined to predictions this far back."),
+        "min_feedback_for_retrain": Param(0, type="integer", minimum=0,
+                                          title="Retrain on feedback volume",
+                                          description="Request a retrain when this many labelled "
+                                                      "articles arrive in a day (0 = off)."),
+    },
+)
+def fn_monitor():
+    @task
+    def report(**context) -> dict:
+        from fn_airflow.runtime import airflow_ids, fail_fast_on_bad_input, s3_store
+
+        from fnlib.stages.monitor import monitor
+        from fnlib.tracking.wandb_run import tracked_run
+
+        params = context["params"]
+        start = context["data_interval_start"].isoformat()
+        end = context["data_interval_end"].isoformat()
+        with fail_fast_on_bad_input():
+            result = monitor(s3_store(), start, end, dict(params["thresholds"]),
+                             int(params["lookback_days"]), int(params["min_feedback_for_retrain"]))
+        with tracked_run("monitor", f"monitor-{result['day']}", group="fn_monitor",
+                         config={"day": result["day"], "model_id": result["model_id"],
+                                 "airflow": airflow_ids(context)}, tags=("monitor",)) as run:
+            row = {k: v for k, v in result["row"].items() if isinstance(v, int | float)}
+            run.log({**row, "day": result["day"]})
+            run.summary({"status": result["status"], "retrain_reasons": result["retrain_reasons"]})
+        return result
+
+    report()
+
+
+fn_monitor()

@@ -1,0 +1,134 @@
+"""
+### fn_retrain: sensor-triggered retraining with a champion/challenger gate
+
+Always waiting (`@continuous`, one run at a time): a **deferrable S3 sensor** watches
+`retrain-requests/pending/` (written by `fn_monitor`, or by anyone: a person or another system
+can request a retrain by writing a JSON there). The wait runs in the triggerer, so it costs no
+worker slot. Why a sensor and not an Asset: requests may come from outside Airflow, and the
+S3 object is itself the durable, versioned record of the request.
+
+Then, once per request: `claim` (conditional write, so two runs cannot both take it; stale
+requests about a former champion are retired), `gate` (quality-gate all feedback: label set,
+unique ids, non-empty text, length and vocabulary-coverage bounds, not already training data;
+bad rows are quarantined with reasons, never trained on), `build` (new dataset = base +
+accepted feedback, lineage to both, with a common holdout neither model trains on), `train`
+(the challenger, with the champion's config), `compare` (promote only if better on the common
+holdout; the decision is recorded), `finish` (the request is marked done).
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+from airflow.sdk import Param, dag, task
+
+from fnlib import settings
+
+
+@dag(
+    dag_id="fn_retrain",
+    schedule="@continuous",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["fn", "production"],
+    doc_md=__doc__,
+    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    params={
+        "min_accepted": Param(20, type="integer", minimum=1, title="Minimum accepted feedback",
+                              description="Fewer accepted rows: no retrain, request closed."),
+        "holdout_fraction": Param(0.3, type="number", minimum=0.1, maximum=0.5,
+                                  title="Feedback holdout fraction"),
+        "promotion_margin": Param(0.0, type="number", minimum=0, maximum=1,
+                                  title="Promotion margin"),
+        "seed": Param(42, type="integer", minimum=0, title="Seed"),
+    },
+)
+def fn_retrain():
+    wait = S3KeySensor(
+        task_id="wait_for_request",
+        bucket_name=settings.bucket(),
+        bucket_key="retrain-requests/pending/*.json",
+        wildcard_match=True,
+        aws_conn_id=settings.aws_conn_id(),
+        deferrable=True,
+        poke_interval=10,
+        timeout=6 * 3600,
+        soft_fail=True,
+    )
+
+    @task.short_circuit
+    def claim(**context) -> dict | None:
+        from fn_airflow.runtime import s3_store
+
+        from fnlib.stages.retrain import claim as claim_request
+
+        return claim_request(s3_store(), context["run_id"])
+
+    @task
+    def gate(request: dict, **context) -> dict:
+        from fn_airflow.runtime import s3_store
+
+        from fnlib.stages import retrain
+
+        return retrain.gate(s3_store(), request, int(context["params"]["min_accepted"]))
+
+    @task
+    def build(request: dict, gated: dict, **context) -> dict:
+        from fn_airflow.runtime import airflow_ids, s3_store
+
+        from fnlib.stages import retrain
+
+        if not gated["enough"]:
+            return {"skipped": f"only {gated['accepted']} accepted feedback rows "
+                               f"(< {gated['min_accepted']})"}
+        params = context["params"]
+        return retrain.build(s3_store(), gated, int(params["seed"]),
+                             float(params["holdout_fraction"]), airflow_ids(context))
+
+    @task
+    def challenger(built: dict, **context) -> dict:
+        from fn_airflow.runtime import airflow_ids, aws_env_for_sdk, s3_store
+
+        from fnlib.registry import current_champion
+        from fnlib.stages import train
+
+        if built.get("skipped"):
+            return built
+        store = s3_store()
+        champion, _ = current_champion(store)
+        request = train.TrainRequest(dataset_id=built["dataset_id"], config=champion.config,
+                                     seed=int(context["params"]["seed"]), f1_floor=0.0,
+                                     promotion_margin=float(context["params"]["promotion_margin"]))
+        with aws_env_for_sdk():
+            return train.train(store, request, airflow_ids(context))
+
+    @task
+    def compare(trained: dict, **context) -> dict:
+        from fn_airflow.runtime import airflow_ids, s3_store
+
+        from fnlib.stages import train
+
+        if trained.get("skipped"):
+            return {"promoted": False, "reason": trained["skipped"]}
+        return train.gate(s3_store(), trained, "f1", float(context["params"]["promotion_margin"]),
+                          airflow_ids(context))
+
+    @task
+    def finish(request: dict, gated: dict, decision: dict) -> dict:
+        from fn_airflow.runtime import s3_store
+
+        from fnlib.stages import retrain
+
+        outcome = {**decision, "feedback": {k: gated[k] for k in ("accepted", "quarantined",
+                                                                   "quarantine_reasons")}}
+        return retrain.finish(s3_store(), request, outcome)
+
+    request = claim()
+    wait >> request
+    gated = gate(request)
+    decision = compare(challenger(build(request, gated)))
+    finish(request, gated, decision)
+
+
+fn_retrain()

@@ -1,0 +1,49 @@
+"""
+### fn_score: batch-score newly arrived articles with the champion
+
+Every hour, scores the CSV files (`id,text`) that arrived under
+`incoming/day=YYYY-MM-DD/` and have not been scored yet, using the champion model (loaded only
+after its sha256 matches the registry). Predictions are appended to the prediction log
+`predictions/day=YYYY-MM-DD/part-<input sha256>.csv` (schema in `docs/monitoring.md`), so each
+input file is scored exactly once however often this runs. Unscorable rows are written with
+their reasons to `incoming-rejected/`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag, task
+
+
+@dag(
+    dag_id="fn_score",
+    schedule="@hourly",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["fn", "production"],
+    doc_md=__doc__,
+    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    params={
+        "days": Param([], type="array", items={"type": "string", "format": "date"},
+                      title="Only these days", description="Empty = every day with new files."),
+        "keep_text": Param(True, type="boolean", title="Keep article text in the log",
+                           description="Off = only the text's sha256 is logged."),
+    },
+)
+def fn_score():
+    @task
+    def score(**context) -> dict:
+        from fn_airflow.runtime import fail_fast_on_bad_input, s3_store
+
+        from fnlib.stages.score import score_incoming
+
+        params = context["params"]
+        with fail_fast_on_bad_input():
+            return score_incoming(s3_store(), list(params["days"]) or None,
+                                  keep_text=bool(params["keep_text"]))
+
+    score()
+
+
+fn_score()

@@ -1,0 +1,124 @@
+"""The monitoring stage: one report per data interval, a retrain request when thresholds cross.
+
+For ``[start, end)`` it reads the prediction-log partitions of the interval plus a look-back
+window (feedback arrives after scoring) and the feedback partitions of the interval, compares
+them with the reference of the model that made the predictions (``models/<id>/reference.json``),
+and writes ``monitoring/day=<start day>/report.json``. The report is deterministic, so a
+re-run or backfill of the same interval with the same inputs writes nothing new; if the inputs
+changed (late data), the new report is written as a new version of the same key and the
+replaced version is logged, never silently overwritten. When thresholds are crossed it writes a
+retrain request ``retrain-requests/pending/<request-id>.json`` (content-addressed: one request
+per interval, model and reasons), which ``fn_retrain``'s sensor waits for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+
+from fnlib.errors import InputError
+from fnlib.monitoring.drift import DriftThresholds
+from fnlib.monitoring.logs import FEEDBACK_COLUMNS, PREDICTION_COLUMNS, interval_days, read_log_csv
+from fnlib.monitoring.report import monitor_interval, report_row
+from fnlib.registry import current_champion
+from fnlib.stages.common import content_id
+from fnlib.storage.manifest import find_manifest
+from fnlib.storage.objects import ObjectStore, canonical_json
+
+log = logging.getLogger(__name__)
+
+PENDING = "retrain-requests/pending/"
+DONE = "retrain-requests/done/"
+
+
+def report_key(day: str) -> str:
+    return f"monitoring/day={day}/report.json"
+
+
+def read_log(store: ObjectStore, kind: str, days: list[str]) -> tuple[pd.DataFrame, list[dict]]:
+    """All parts of a log for ``days``, with the refs of the parts read (for the report)."""
+    frames, parts = [], []
+    for day in days:
+        for key in sorted(store.list_keys(f"{kind}/day={day}/")):
+            ref = store.head(key)
+            frames.append(read_log_csv(store.get_bytes(ref), kind, key))
+            parts.append({"key": key, "version_id": ref.version_id, "sha256": ref.sha256})
+    columns = PREDICTION_COLUMNS if kind == "predictions" else FEEDBACK_COLUMNS
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns))
+    return frame, parts
+
+
+def _model_for(store: ObjectStore, predictions: pd.DataFrame, days: list[str]) -> str:
+    current = predictions[predictions["day"].isin(days)] if len(predictions) else predictions
+    if len(current):
+        return Counter(current["model_id"]).most_common(1)[0][0]
+    champion, _ = current_champion(store)
+    if champion is None:
+        raise InputError("nothing to monitor: no predictions in the interval and no champion")
+    return champion.model_id
+
+
+def monitor(store: ObjectStore, start: str, end: str, thresholds: dict[str, Any] | None = None,
+            lookback_days: int = 30, min_feedback_for_retrain: int = 0) -> dict[str, Any]:
+    """Write the interval's report (idempotently) and, if needed, a retrain request."""
+    days = interval_days(start, end)
+    first = dt.date.fromisoformat(days[0])
+    window = [(first - dt.timedelta(days=n)).isoformat() for n in range(lookback_days, 0, -1)] + days
+    predictions, prediction_parts = read_log(store, "predictions", window)
+    feedback, feedback_parts = read_log(store, "feedback", days)
+    model_id = _model_for(store, predictions, days)
+    model, _ = find_manifest(store, "model", model_id)
+    if "reference" not in model.objects:
+        raise InputError(f"model {model_id} has no monitoring reference (retrain it with fn_train)")
+    reference = store.get_json(model.objects["reference"])
+    limits = DriftThresholds.from_dict(thresholds)
+    report = monitor_interval(predictions, feedback, reference, limits,
+                              float(model.metrics["test"]["f1"]), start, end)
+    reasons = list(report["retrain_reasons"])
+    labelled = int(report["performance"]["n_labelled"])
+    if min_feedback_for_retrain and labelled >= min_feedback_for_retrain:
+        reasons.append(f"{labelled} new labelled articles (>= {min_feedback_for_retrain})")
+    document = {"report": report, "model_id": model_id, "thresholds": limits.to_dict(),
+                "inputs": {"predictions": prediction_parts, "feedback": feedback_parts},
+                "retrain_reasons": reasons}
+    key = report_key(days[0])
+    previous = store.head(key)
+    ref = store.put_bytes(key, canonical_json(document), content_type="application/json")
+    if previous is not None and previous.version_id != ref.version_id:
+        log.warning("report for %s changed (inputs differ): version %s replaces %s",
+                    days[0], ref.version_id, previous.version_id)
+    request = None
+    if reasons:
+        request = request_retrain(store, days[0], model_id, reasons, ref.versioned_uri)
+    return {"day": days[0], "report": ref.to_dict(), "row": report_row(report),
+            "status": report["status"], "retrain_reasons": reasons, "retrain_request": request,
+            "model_id": model_id}
+
+
+def request_retrain(store: ObjectStore, day: str, model_id: str, reasons: list[str],
+                    report_uri: str) -> str:
+    """Write a retrain request once per (interval, model, reasons); returns its id."""
+    request_id = content_id("rtr", day, model_id, sorted(reasons))
+    if store.head(f"{DONE}{request_id}.json") is not None:
+        log.info("retrain request %s was already handled", request_id)
+        return request_id
+    store.put_json(f"{PENDING}{request_id}.json", {
+        "request_id": request_id, "day": day, "model_id": model_id, "reasons": reasons,
+        "report": report_uri})
+    log.warning("RETRAIN REQUESTED (%s) for %s: %s", request_id, day, "; ".join(reasons))
+    return request_id
+
+
+def monitoring_table(store: ObjectStore) -> pd.DataFrame:
+    """One row per monitored interval (latest report version), oldest first."""
+    rows = []
+    for key in sorted(store.list_keys("monitoring/")):
+        if key.endswith("/report.json"):
+            document = store.get_json(store.head(key))
+            rows.append({**report_row(document["report"]), "model_id": document["model_id"],
+                         "retrain": "; ".join(document.get("retrain_reasons", []))})
+    return pd.DataFrame(rows)

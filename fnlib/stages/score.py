@@ -1,0 +1,114 @@
+"""Batch scoring: score newly arrived articles with the champion and append the prediction log.
+
+Articles arrive as CSV files (``id,text``; other columns ignored) under
+``incoming/day=YYYY-MM-DD/<name>.csv``. Each file is scored once: its predictions go to
+``predictions/day=YYYY-MM-DD/part-<sha256 of the input file>.csv``, so a re-run finds the part
+and skips it (idempotent, no new versions). Rows that cannot be scored (missing/duplicate id,
+empty text) are written with their reasons to ``incoming-rejected/day=.../part-<sha>.csv``;
+nothing is dropped silently. The champion model is loaded only after its checksum matches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import re
+from typing import Any
+
+import pandas as pd
+
+from fnlib.data import schema
+from fnlib.errors import InputError
+from fnlib.monitoring.logs import check_day, make_prediction_rows, partition_key, write_log_csv
+from fnlib.monitoring.reference import score_texts
+from fnlib.registry import current_champion, load_model
+from fnlib.storage.objects import ObjectStore, sha256_hex
+
+log = logging.getLogger(__name__)
+
+INCOMING = "incoming/"
+_INCOMING_RE = re.compile(r"^incoming/day=(\d{4}-\d{2}-\d{2})/[A-Za-z0-9._-]+\.csv$")
+
+
+def incoming_key(day: str, name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        raise InputError(f"invalid incoming file name {name!r}")
+    return f"incoming/day={check_day(day)}/{name}.csv"
+
+
+def _parse_incoming(data: bytes, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split an incoming file into scorable rows and rejected rows (with reasons)."""
+    try:
+        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{key}: not a readable UTF-8 CSV ({exc})") from exc
+    missing = [c for c in (schema.ID, schema.TEXT) if c not in frame.columns]
+    if missing:
+        raise InputError(f"{key}: missing column(s) {missing}; incoming files need id,text")
+    frame = frame[[schema.ID, schema.TEXT]].copy()
+    reasons = pd.Series("", index=frame.index)
+    reasons[frame[schema.ID].str.strip() == ""] += "missing id; "
+    reasons[frame[schema.ID].duplicated(keep=False) & (frame[schema.ID] != "")] += "duplicate id; "
+    reasons[frame[schema.TEXT].str.strip() == ""] += "empty text; "
+    bad = reasons != ""
+    rejected = frame[bad].assign(reason=reasons[bad].str.rstrip("; "))
+    return frame[~bad].reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+def pending_incoming(store: ObjectStore, days: list[str] | None = None) -> list[tuple[str, str]]:
+    """(key, day) of incoming files not scored yet, oldest day first."""
+    out = []
+    prefixes = [f"incoming/day={check_day(d)}/" for d in days] if days else [INCOMING]
+    for prefix in prefixes:
+        for key in store.list_keys(prefix):
+            match = _INCOMING_RE.match(key)
+            if not match:
+                log.warning("ignoring %s: not incoming/day=YYYY-MM-DD/<name>.csv", key)
+                continue
+            out.append((key, match.group(1)))
+    return sorted(out, key=lambda kd: (kd[1], kd[0]))
+
+
+def score_incoming(store: ObjectStore, days: list[str] | None = None,
+                   keep_text: bool = True, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Score every unscored incoming file (optionally only of ``days``) with the champion."""
+    champion, _ = current_champion(store)
+    if champion is None:
+        raise InputError("no champion model: train and promote one first (fn_train)")
+    model = None
+    scored_at = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+    summary: dict[str, Any] = {"model_id": champion.model_id, "files": [], "scored": 0,
+                               "rejected": 0, "skipped": 0}
+    for key, day in pending_incoming(store, days):
+        head = store.head(key)
+        data = store.get_bytes(head) if head and head.sha256 else None
+        if data is None:  # written by another tool without our checksum metadata
+            data, _ = store.read_uri_unverified(f"s3://{store.bucket}/{key}")
+        part = sha256_hex(data)[:16]
+        out_key = partition_key("predictions", day, f"part-{part}")
+        if store.head(out_key) is not None:
+            summary["skipped"] += 1
+            continue
+        rows, rejected = _parse_incoming(data, key)
+        if len(rejected):
+            store.put_bytes(f"incoming-rejected/day={day}/part-{part}.csv",
+                            rejected.to_csv(index=False, lineterminator="\n").encode(),
+                            content_type="text/csv")
+            log.warning("%s: %d row(s) rejected, see incoming-rejected/day=%s/part-%s.csv",
+                        key, len(rejected), day, part)
+        if len(rows):
+            model = model or load_model(store, champion.model)
+            predictions, scores = score_texts(model, rows[schema.TEXT].tolist())
+            frame = make_prediction_rows(rows[schema.ID].tolist(), rows[schema.TEXT].tolist(),
+                                         predictions, scores, champion.model_id,
+                                         champion.model["version_id"], scored_at,
+                                         keep_text=keep_text, day=day)
+            ref = store.put_bytes(out_key, write_log_csv(frame, "predictions"), content_type="text/csv")
+            summary["files"].append({"incoming": key, "predictions": ref.versioned_uri,
+                                     "rows": len(rows), "rejected": len(rejected)})
+        summary["scored"] += len(rows)
+        summary["rejected"] += len(rejected)
+    log.info("scored %d article(s) with %s (%d rejected, %d file(s) already scored)",
+             summary["scored"], champion.model_id, summary["rejected"], summary["skipped"])
+    return summary
