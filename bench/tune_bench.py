@@ -44,8 +44,8 @@ from fnlib.models import (  # noqa: E402
     METRICS,
     FeatureCache,
     ModelConfig,
-    build_all_fold_features,
     build_classifier,
+    build_fold_features,
     build_pipeline,
     default_grid,
     fold_features_for,
@@ -54,6 +54,7 @@ from fnlib.models import (  # noqa: E402
     select_best,
     small_grid,
 )
+from fnlib.text import TextCleaner  # noqa: E402
 
 
 def load_train(args: argparse.Namespace) -> tuple[list[str], np.ndarray, str]:
@@ -88,10 +89,15 @@ def run_approach(
     cpu0, wall0 = _usage()[0], time.perf_counter()
     splits = make_folds(labels, folds, seed)
     means: dict[str, dict[str, float]] = {}
-    if name == "shared":
-        features = build_all_fold_features(texts, labels, cfgs, splits)
-        for cfg in cfgs:
-            means[cfg.config_id] = _means(score_config(cfg, features[cfg.feature_key], seed=seed))
+    if name == "shared":  # clean once per variant; features once per key, freed after use
+        for variant in dict.fromkeys(c.variant for c in cfgs):
+            cleaned = TextCleaner(variant).transform(texts)
+            for key in dict.fromkeys(c.feature_key for c in cfgs if c.variant == variant):
+                group = [c for c in cfgs if c.feature_key == key]
+                features = build_fold_features(cleaned, labels, group[0], splits, precleaned=True)
+                for cfg in group:
+                    result = score_config(cfg, features, seed=seed)
+                    means[cfg.config_id] = _means(result)
     elif name == "cache":
         with tempfile.TemporaryDirectory(prefix="fn-bench-cache-") as tmp:
             cache = FeatureCache(tmp)
@@ -211,15 +217,18 @@ def main(argv: list[str] | None = None) -> int:
         ]
         best = select_best(results)
         best_text = f"{best['label'][:48]} {best['mean']['f1']:.4f}"
-        diff = max(
-            abs(run["means"][cid][m] - base["means"][cid][m])
+        gaps = {
+            (m, abs(run["means"][cid][m] - base["means"][cid][m]))
             for cid in base["means"]
             for m in base["means"][cid]
-        )
+        }
+        diff_metric, diff = max(gaps, key=lambda g: g[1])
         print(
             f"{name:<11} {run['wall']:>8.1f} {run['cpu']:>8.1f} {run['peak_rss_mb']:>13.0f} "
-            f"{best_text:<58} {diff:>10.2e}"
+            f"{best_text:<58} {diff:>10.2e} {diff_metric if diff else ''}"
         )
+    before = ", ".join(f"{k} {v['rss_before_mb']:.0f}" for k, v in runs.items())
+    print(f"peak RSS includes interpreter, imports and data: RSS before each run (MiB): {before}")
     for name in runs:
         if name != "shared":
             print(

@@ -11,10 +11,11 @@ split's vocabulary and derives each fold from it: the fold's vocabulary, ``min_d
 ``max_features`` and idf come from the fold's training rows only, then its training and
 validation rows are TF-IDF-transformed. That is what fitting a ``TfidfVectorizer`` on the
 fold's training texts and transforming its validation texts does (terms seen only in validation
-rows are dropped either way), but each document is tokenised once instead of once per fold.
-Values agree with ``TfidfVectorizer`` to within an ulp or two (a training row's l2 norm may sum
-its terms in another order); the unit tests show the per-fold scores equal those of
-``cross_validate`` over the full pipeline.
+rows are dropped either way), but each document is tokenised once instead of once per fold
+(~4x less featurisation work for 5 folds). The matrices are equal to ``TfidfVectorizer``'s bit
+for bit - including the order of each row's entries, which decides the floating-point rounding
+of the l2 norm - so the per-fold scores equal those of ``cross_validate`` over the full pipeline
+exactly (the unit tests check both).
 
 :class:`FeatureCache` shares fold features between processes (mapped Airflow tasks): one
 ``.npz`` file per (dataset, feature key, folds, seed), written atomically under a file lock,
@@ -34,6 +35,8 @@ import re
 import time
 import uuid
 import zipfile
+from array import array
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,25 +106,68 @@ def _settings(config: ModelConfig | FeatureSettings) -> FeatureSettings:
 
 
 def count_matrix(cleaned: Sequence[str], settings: FeatureSettings) -> sp.csr_matrix:
-    """Term counts of every document over the whole collection's vocabulary (sorted terms)."""
-    vectorizer = CountVectorizer(
-        ngram_range=(1, int(settings.settings["ngram_max"])), dtype=np.float64
+    """Term counts of every document over the whole collection's vocabulary.
+
+    Columns are the terms in sorted order (like ``CountVectorizer``). Each row keeps its
+    entries in the order the terms first occur in the document: :func:`fold_tfidf` needs that
+    order to reproduce ``TfidfVectorizer``'s floating-point results exactly.
+    """
+    analyze = CountVectorizer(ngram_range=(1, int(settings.settings["ngram_max"]))).build_analyzer()
+    vocabulary: defaultdict[str, int] = defaultdict()
+    vocabulary.default_factory = vocabulary.__len__
+    indices: list[int] = []
+    values = array("l")
+    indptr = [0]
+    for doc in cleaned:  # the same loop as CountVectorizer._count_vocab
+        counter: dict[int, int] = {}
+        for feature in analyze(doc):
+            index = vocabulary[feature]
+            counter[index] = counter.get(index, 0) + 1
+        indices.extend(counter.keys())
+        values.extend(counter.values())
+        indptr.append(len(indices))
+    if not vocabulary:
+        raise InputError(
+            f"cannot build features for {settings.label}: the texts contain no terms "
+            "(all blank or stop words)"
+        )
+    terms = sorted(vocabulary)
+    alphabetical = np.empty(len(terms), dtype=np.int64)
+    alphabetical[[vocabulary[t] for t in terms]] = np.arange(len(terms))
+    index_dtype = np.int64 if len(indices) > np.iinfo(np.int32).max else np.int32
+    return sp.csr_matrix(
+        (
+            np.frombuffer(values, dtype=np.int_).astype(np.float64),
+            alphabetical[np.asarray(indices, dtype=np.int64)].astype(index_dtype),
+            np.asarray(indptr, dtype=index_dtype),
+        ),
+        shape=(len(indptr) - 1, len(terms)),
     )
-    try:
-        counts = sp.csr_matrix(vectorizer.fit_transform(cleaned))
-    except ValueError as exc:  # "empty vocabulary": every document is blank or stop words
-        raise InputError(f"cannot build features for {settings.label}: {exc}") from exc
-    counts.sort_indices()
-    return counts
+
+
+def _in_first_seen_order(rows: sp.csr_matrix) -> sp.csr_matrix:
+    """Reorder each row's entries by where its term first occurs in ``rows`` (row by row,
+    within a row by first occurrence): the order ``CountVectorizer.fit`` stores them in."""
+    seq = rows.indices
+    first = np.zeros(rows.shape[1], dtype=np.int64)
+    terms, position = np.unique(seq, return_index=True)
+    first[terms] = position
+    row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+    order = np.lexsort((first[seq], row_of))
+    return sp.csr_matrix((rows.data[order], seq[order], rows.indptr.copy()), shape=rows.shape)
 
 
 def fold_tfidf(
     counts: sp.csr_matrix, y: np.ndarray, fold: Fold, settings: FeatureSettings
 ) -> FoldFeatures:
-    """TF-IDF features of one fold, fitted on the fold's training rows only."""
+    """TF-IDF features of one fold, fitted on the fold's training rows only.
+
+    Equal, bit for bit, to ``TfidfVectorizer`` fitted on the fold's training texts and
+    applied to its validation texts (``counts`` from :func:`count_matrix`).
+    """
     values = settings.settings
     train_idx, val_idx = fold
-    train = counts[train_idx]
+    train = _in_first_seen_order(counts[train_idx])
     df = np.bincount(train.indices, minlength=counts.shape[1])
     mask = df >= int(values["min_df"])
     limit = values["max_features"]
@@ -140,10 +186,12 @@ def fold_tfidf(
     tfidf = TfidfTransformer(sublinear_tf=bool(values["sublinear_tf"]))
     x_train = train[:, kept]
     tfidf.fit(x_train)
+    x_val = counts[val_idx][:, kept]
+    x_val.sort_indices()  # TfidfVectorizer.transform sorts its rows by column
     return FoldFeatures(
         X_train=sp.csr_matrix(tfidf.transform(x_train, copy=False)),
         y_train=y[train_idx],
-        X_val=sp.csr_matrix(tfidf.transform(counts[val_idx][:, kept], copy=False)),
+        X_val=sp.csr_matrix(tfidf.transform(x_val, copy=False)),
         y_val=y[val_idx],
     )
 

@@ -37,6 +37,7 @@ from fnlib.monitoring.drift import (
     oov_rate,
     prediction_mix,
     psi,
+    psi_noise,
     score_histogram,
     status_for,
     worst_status,
@@ -152,7 +153,7 @@ def _drift(current: pd.DataFrame, reference: dict[str, Any], t: DriftThresholds)
     if enough_text:
         fractions = length_distribution(texts, reference["length"]["edges"])
         length.update(fractions=[_r(v) for v in fractions], psi=_r(psi(length_ref, fractions)))
-        length["status"] = status_for(length["psi"], t.psi_warn, t.psi_alert)
+        _judge_psi(length, int(reference["n_train"]), len(texts), len(fractions), t)
         rate = _r(oov_rate(texts, frozenset(reference["vocabulary"]["terms"])))
         oov.update(rate=rate, change=_r(rate - oov_ref))
         oov["status"] = status_for(oov["change"], t.oov_increase_warn, t.oov_increase_alert)
@@ -170,12 +171,20 @@ def _drift(current: pd.DataFrame, reference: dict[str, Any], t: DriftThresholds)
         )
         fractions = score_histogram(current[SCORE].to_numpy(dtype=float))
         score.update(fractions=[_r(v) for v in fractions], psi=_r(psi(score_ref, fractions)))
-        score["status"] = status_for(score["psi"], t.psi_warn, t.psi_alert)
+        _judge_psi(score, int(reference["n_test"]), n, len(fractions), t)
     else:
         mix.update(status=INSUFFICIENT, note=note)
         score.update(status=INSUFFICIENT, note=note)
     metrics = {"length": length, "oov": oov, "prediction_mix": mix, "score": score}
     return {**metrics, "status": worst_status(m["status"] for m in metrics.values())}
+
+
+def _judge_psi(metric: dict[str, Any], n_reference: int, n_current: int, n_bins: int,
+               t: DriftThresholds) -> None:
+    """Status from the PSI in excess of its sampling noise (see :func:`psi_noise`)."""
+    noise = _r(psi_noise(n_reference, max(n_current, 1), n_bins))
+    metric.update(noise=noise, excess=_r(max(0.0, metric["psi"] - noise)))
+    metric["status"] = status_for(metric["excess"], t.psi_warn, t.psi_alert)
 
 
 _REASONS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], str]] = {
@@ -186,7 +195,8 @@ _REASONS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], str]] = {
     ),
     "length_psi": (
         lambda r: r["drift"]["length"],
-        "text length drift: PSI {psi:.3f} against the training texts (alert at {limit:.2f})",
+        "text length drift: PSI {psi:.3f} against the training texts, {excess:.3f} above its "
+        "sampling noise {noise:.3f} (alert at {limit:.2f})",
     ),
     "oov_increase": (
         lambda r: r["drift"]["oov"],
@@ -200,7 +210,8 @@ _REASONS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], str]] = {
     ),
     "score_psi": (
         lambda r: r["drift"]["score"],
-        "score distribution drift: PSI {psi:.3f} against the test split (alert at {limit:.2f})",
+        "score distribution drift: PSI {psi:.3f} against the test split, {excess:.3f} above its "
+        "sampling noise {noise:.3f} (alert at {limit:.2f})",
     ),
 }
 _LIMITS = {

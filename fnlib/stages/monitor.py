@@ -62,9 +62,21 @@ def _model_for(store: ObjectStore, predictions: pd.DataFrame, days: list[str]) -
     return champion.model_id
 
 
+def day_interval(start: str, end: str) -> tuple[str, str]:
+    """The interval to monitor. Scheduled and backfilled runs bring a real data interval;
+    a manual run's interval is empty (start == end), so it monitors the day of its start."""
+    first = dt.datetime.fromisoformat(start)
+    last = dt.datetime.fromisoformat(end)
+    if last > first:
+        return first.isoformat(), last.isoformat()
+    day = first.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day.isoformat(), (day + dt.timedelta(days=1)).isoformat()
+
+
 def monitor(store: ObjectStore, start: str, end: str, thresholds: dict[str, Any] | None = None,
             lookback_days: int = 30, min_feedback_for_retrain: int = 0) -> dict[str, Any]:
     """Write the interval's report (idempotently) and, if needed, a retrain request."""
+    start, end = day_interval(start, end)
     days = interval_days(start, end)
     first = dt.date.fromisoformat(days[0])
     window = [(first - dt.timedelta(days=n)).isoformat() for n in range(lookback_days, 0, -1)] + days

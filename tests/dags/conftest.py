@@ -18,8 +18,13 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 def airflow_db():
     """Migrate the (temporary) SQLite metadata DB once per session."""
     airflow = Path(sys.executable).parent / "airflow"
-    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True,
-                   env=os.environ.copy(), timeout=300)
+    subprocess.run(
+        [str(airflow), "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
     return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
 
 
@@ -31,10 +36,14 @@ def fn_bucket(moto_endpoint):
 
     bucket = f"fn-dag-{uuid.uuid4().hex[:10]}"
     os.environ["FN_BUCKET"] = bucket
-    os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps({
-        "conn_type": "aws", "login": "testing", "password": "testing",
-        "extra": {"endpoint_url": moto_endpoint, "region_name": "us-east-1"},
-    })
+    os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps(
+        {
+            "conn_type": "aws",
+            "login": "testing",
+            "password": "testing",
+            "extra": {"endpoint_url": moto_endpoint, "region_name": "us-east-1"},
+        }
+    )
     store = ObjectStore(make_s3_client(moto_endpoint, "us-east-1"), bucket)
     store.ensure_bucket(create=True)
     return store

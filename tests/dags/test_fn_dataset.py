@@ -73,7 +73,9 @@ def test_rerun_is_idempotent(dataset_run, dagbag, fn_bucket):
     store = fn_bucket
     first = _xcom(dataset_run, "commit")
     before = {k: len(store.list_versions(k)) for k in store.list_keys("")}
-    again = dagbag.get_dag("fn_dataset").test(run_conf={"source": "synthetic", "n_docs": 400, "seed": 7})
+    again = dagbag.get_dag("fn_dataset").test(
+        run_conf={"source": "synthetic", "n_docs": 400, "seed": 7}
+    )
     assert again.state == "success"
     second = _xcom(again, "commit")
     assert second["dataset_id"] == first["dataset_id"]
@@ -87,7 +89,8 @@ def test_bad_input_uploads_nothing(dagbag, fn_bucket, tmp_path):
     (tmp_path / "bad.csv").write_text("text,label\nhello world,fake\n   ,real\nsome text,maybe\n")
     before = set(store.list_keys(""))
     dagrun = dagbag.get_dag("fn_dataset").test(
-        run_conf={"source": "csv", "path": str(tmp_path / "bad.csv")})
+        run_conf={"source": "csv", "path": str(tmp_path / "bad.csv")}
+    )
     assert dagrun.state == "failed"
     assert dagrun.get_task_instance("ingest").state == "failed"
     assert set(store.list_keys("")) == before

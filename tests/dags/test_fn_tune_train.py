@@ -12,8 +12,12 @@ from fnlib.tracking import records
 
 pytestmark = pytest.mark.dag
 
-TUNE_CONF = {"models": ["nb", "logreg"], "variants": ["raw", "denoised"], "grid": "small",
-             "folds": 3}
+TUNE_CONF = {
+    "models": ["nb", "logreg"],
+    "variants": ["raw", "denoised"],
+    "grid": "small",
+    "folds": 3,
+}
 
 
 def _ok(dagrun, task_id):
@@ -24,8 +28,9 @@ def _ok(dagrun, task_id):
 
 @pytest.fixture(scope="module")
 def dataset_id(fn_bucket):
-    result = run_all(fn_bucket, DatasetRequest(source="synthetic", n_docs=500, seed=3),
-                     track_wandb=False)
+    result = run_all(
+        fn_bucket, DatasetRequest(source="synthetic", n_docs=500, seed=3), track_wandb=False
+    )
     return result["dataset_id"]
 
 
@@ -56,12 +61,16 @@ def test_tune_fans_out_one_task_per_config(tune_run, fn_bucket, dataset_id):
     means = [r["mean_f1"] for r in rows]
     assert means == sorted(means, reverse=True)
     assert [n.manifest.kind for n in walk_lineage(fn_bucket, summary["manifest_uri"])] == [
-        "tuning", "dataset", "raw"]
+        "tuning",
+        "dataset",
+        "raw",
+    ]
 
 
 def test_tune_logs_one_wandb_run_per_config_in_one_group(tune_run):
-    results = [ti.xcom_pull(task_ids="score", map_indexes=ti.map_index)
-               for ti in _ok(tune_run, "score")]
+    results = [
+        ti.xcom_pull(task_ids="score", map_indexes=ti.map_index) for ti in _ok(tune_run, "score")
+    ]
     summary = tune_run.get_task_instance("reduce").xcom_pull(task_ids="reduce")
     paths = {r["wandb_run"] for r in results}
     assert len(paths) == len(results)
@@ -77,8 +86,9 @@ def test_tune_logs_one_wandb_run_per_config_in_one_group(tune_run):
 
 def test_train_saves_model_and_promotes_first_champion(dagbag, tune_run, fn_bucket):
     summary = tune_run.get_task_instance("reduce").xcom_pull(task_ids="reduce")
-    dagrun = dagbag.get_dag("fn_train").test(run_conf={"tuning_id": summary["tuning_id"],
-                                                       "f1_floor": 0.5})
+    dagrun = dagbag.get_dag("fn_train").test(
+        run_conf={"tuning_id": summary["tuning_id"], "f1_floor": 0.5}
+    )
     assert dagrun.state == "success"
     trained = _ok(dagrun, "train")[0].xcom_pull(task_ids="train")
     decision = _ok(dagrun, "gate")[0].xcom_pull(task_ids="gate")
@@ -104,23 +114,34 @@ def test_train_saves_model_and_promotes_first_champion(dagbag, tune_run, fn_buck
     entry = art["entries"][0]
     assert entry["extra"]["versionID"] == manifest.objects["model"].version_id
     # re-running trains nothing new and the same model is already the champion
-    again = dagbag.get_dag("fn_train").test(run_conf={"tuning_id": summary["tuning_id"],
-                                                      "f1_floor": 0.5})
-    assert again.get_task_instance("train").xcom_pull(task_ids="train")["model_id"] == trained["model_id"]
+    again = dagbag.get_dag("fn_train").test(
+        run_conf={"tuning_id": summary["tuning_id"], "f1_floor": 0.5}
+    )
+    assert (
+        again.get_task_instance("train").xcom_pull(task_ids="train")["model_id"]
+        == trained["model_id"]
+    )
     assert again.get_task_instance("gate").xcom_pull(task_ids="gate")["promoted"] is False
     assert len(fn_bucket.list_versions(manifest.objects["model"].key)) == 1
 
 
 def test_worse_challenger_is_rejected_and_recorded(dagbag, tune_run, fn_bucket, dataset_id):
     champion_before, _ = current_champion(fn_bucket)
-    weak = {"model": "nb", "variant": "raw",
-            "vectorizer": {"ngram_max": 1, "sublinear_tf": False, "min_df": 1, "max_features": 5},
-            "params": {"alpha": 1.0}}
-    dagrun = dagbag.get_dag("fn_train").test(run_conf={"dataset_id": dataset_id, "config": weak,
-                                                       "f1_floor": 0.0})
+    weak = {
+        "model": "nb",
+        "variant": "raw",
+        "vectorizer": {"ngram_max": 1, "sublinear_tf": False, "min_df": 1, "max_features": 5},
+        "params": {"alpha": 1.0},
+    }
+    dagrun = dagbag.get_dag("fn_train").test(
+        run_conf={"dataset_id": dataset_id, "config": weak, "f1_floor": 0.0}
+    )
     assert dagrun.state == "success"
     decision = dagrun.get_task_instance("gate").xcom_pull(task_ids="gate")
     assert decision["promoted"] is False
     assert current_champion(fn_bucket)[0].model_id == champion_before.model_id
     recorded = fn_bucket.get_json(fn_bucket.head(f"models/{decision['model_id']}/decision.json"))
-    assert recorded["promote"] is False and recorded["champion"]["model_id"] == champion_before.model_id
+    assert (
+        recorded["promote"] is False
+        and recorded["champion"]["model_id"] == champion_before.model_id
+    )

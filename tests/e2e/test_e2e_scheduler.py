@@ -26,8 +26,10 @@ CHAIN = ("fn_dataset", "fn_tune", "fn_train")
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    saved = {k: os.environ.get(k) for k in ("FN_STACK_DIR", "FN_BUCKET", "AIRFLOW__CORE__PARALLELISM",
-                                            "FN_API_PORT")}
+    saved = {
+        k: os.environ.get(k)
+        for k in ("FN_STACK_DIR", "FN_BUCKET", "AIRFLOW__CORE__PARALLELISM", "FN_API_PORT")
+    }
     os.environ["FN_STACK_DIR"] = str(tmp_path_factory.mktemp("stack"))
     os.environ["FN_BUCKET"] = f"fn-e2e-{uuid.uuid4().hex[:8]}"
     os.environ["AIRFLOW__CORE__PARALLELISM"] = "4"
@@ -44,7 +46,9 @@ def stack(tmp_path_factory):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        leftover = subprocess.run(["ps", "-eo", "pgid="], capture_output=True, text=True).stdout.split()
+        leftover = subprocess.run(
+            ["ps", "-eo", "pgid="], capture_output=True, text=True
+        ).stdout.split()
         assert not {str(p) for p in pids if p} & set(leftover), "stack processes left behind"
 
 
@@ -66,8 +70,10 @@ def test_asset_chain_runs_tune_and_train_by_itself(stack):
     # mapped tuning tasks ran in parallel processes: overlapping execution windows, several pids
     scores = [ti for ti in client.task_instances("fn_tune", tune_run) if ti["task_id"] == "score"]
     assert len(scores) > 1 and all(ti["state"] == "success" for ti in scores)
-    windows = sorted((dt.datetime.fromisoformat(t["start_date"]), dt.datetime.fromisoformat(t["end_date"]))
-                     for t in scores)
+    windows = sorted(
+        (dt.datetime.fromisoformat(t["start_date"]), dt.datetime.fromisoformat(t["end_date"]))
+        for t in scores
+    )
     overlaps = sum(1 for a, b in zip(windows, windows[1:], strict=False) if b[0] < a[1])
     assert overlaps >= 1, "mapped score tasks never overlapped: no parallelism"
     assert len({t.get("pid") for t in scores if t.get("pid")}) > 1

@@ -138,3 +138,21 @@ def test_thresholds_defaults_and_from_dict() -> None:
 def test_thresholds_validation(data: object) -> None:
     with pytest.raises(InputError):
         DriftThresholds.from_dict(data)  # type: ignore[arg-type]
+
+
+def test_psi_noise_matches_sampling_of_one_distribution() -> None:
+    """Two samples of one distribution stay under the 99% noise level ~99% of the time."""
+    import numpy as np
+
+    from fnlib.monitoring.drift import psi, psi_noise
+
+    rng = np.random.default_rng(0)
+    probs = np.array([0.05, 0.1, 0.15, 0.2, 0.2, 0.15, 0.1, 0.05])
+    noise = psi_noise(240, 150, len(probs))
+    exceed = 0
+    for _ in range(400):
+        ref = rng.multinomial(240, probs) / 240
+        cur = rng.multinomial(150, probs) / 150
+        exceed += psi(ref, cur) > noise
+    assert exceed / 400 < 0.03
+    assert psi_noise(10_000, 10_000, 8) < 0.01 < psi_noise(100, 100, 8)

@@ -27,12 +27,12 @@ from fnlib.storage.manifest import Manifest, commit_manifest, object_key
 @pytest.mark.parametrize(
     ("challenger", "champion", "margin", "expected"),
     [
-        (0.80, None, 0.0, True),     # no champion
-        (0.81, 0.80, 0.0, True),     # better
-        (0.80, 0.80, 0.0, False),    # tie never promotes
-        (0.79, 0.80, 0.0, False),    # worse
+        (0.80, None, 0.0, True),  # no champion
+        (0.81, 0.80, 0.0, True),  # better
+        (0.80, 0.80, 0.0, False),  # tie never promotes
+        (0.79, 0.80, 0.0, False),  # worse
         (0.805, 0.80, 0.01, False),  # better but within the margin
-        (0.82, 0.80, 0.01, True),    # better by more than the margin
+        (0.82, 0.80, 0.01, True),  # better by more than the margin
     ],
 )
 def test_decide(challenger, champion, margin, expected):
@@ -50,16 +50,27 @@ def _model(store, model_id, f1):
     buf = io.BytesIO()
     joblib.dump(DummyClassifier(strategy="most_frequent").fit([[0], [1]], [0, 1]), buf)
     ref = store.put_bytes(object_key("model", model_id, "model.joblib"), buf.getvalue())
-    manifest = Manifest("model", model_id, {"model": ref},
-                        params={"dataset_id": "ds-1", "config": {"model": "nb"}},
-                        metrics={"test": {"f1": f1}})
+    manifest = Manifest(
+        "model",
+        model_id,
+        {"model": ref},
+        params={"dataset_id": "ds-1", "config": {"model": "nb"}},
+        metrics={"test": {"f1": f1}},
+    )
     return manifest, commit_manifest(store, manifest)
 
 
 def _champion(manifest, ref, previous=None):
-    return Champion(model_id=manifest.id, manifest=ref.to_dict(),
-                    model=manifest.objects["model"].to_dict(), metrics=manifest.metrics["test"],
-                    dataset_id="ds-1", config={}, reason="test", previous=previous)
+    return Champion(
+        model_id=manifest.id,
+        manifest=ref.to_dict(),
+        model=manifest.objects["model"].to_dict(),
+        metrics=manifest.metrics["test"],
+        dataset_id="ds-1",
+        config={},
+        reason="test",
+        previous=previous,
+    )
 
 
 def test_champion_pointer_is_compare_and_swap(store):

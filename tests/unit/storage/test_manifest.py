@@ -17,7 +17,9 @@ from fnlib.storage.manifest import (
 
 def _raw(store, payload=b"raw corpus"):
     ref = store.put_bytes(object_key("raw", "raw-1", "corpus.csv"), payload)
-    return commit_manifest(store, Manifest("raw", "raw-1", {"corpus": ref}, params={"source": "csv"}))
+    return commit_manifest(
+        store, Manifest("raw", "raw-1", {"corpus": ref}, params={"source": "csv"})
+    )
 
 
 def test_commit_is_idempotent(store):
@@ -43,12 +45,19 @@ def test_lineage_walks_to_raw(store):
     split = store.put_bytes(object_key("dataset", "ds-1", "train.csv"), b"id,text,label\n")
     ds_ref = commit_manifest(
         store,
-        Manifest("dataset", "ds-1", {"train": split}, parents=[parent_link(raw_ref, "raw")],
-                 provenance={"version": "0.1.0", "airflow": {"dag_id": "fn_dataset", "run_id": "r1"}}),
+        Manifest(
+            "dataset",
+            "ds-1",
+            {"train": split},
+            parents=[parent_link(raw_ref, "raw")],
+            provenance={"version": "0.1.0", "airflow": {"dag_id": "fn_dataset", "run_id": "r1"}},
+        ),
     )
     nodes = walk_lineage(store, ds_ref.versioned_uri)
     assert [(n.depth, n.manifest.kind, n.manifest.id) for n in nodes] == [
-        (0, "dataset", "ds-1"), (1, "raw", "raw-1")]
+        (0, "dataset", "ds-1"),
+        (1, "raw", "raw-1"),
+    ]
     text = format_lineage(nodes)
     assert "fn_dataset/r1" in text and raw_ref.versioned_uri in text and split.versioned_uri in text
     manifest, _ = find_manifest(store, "dataset", "ds-1")
@@ -58,16 +67,22 @@ def test_lineage_walks_to_raw(store):
 def test_lineage_detects_tampered_parent(store):
     raw_ref = _raw(store)
     split = store.put_bytes("datasets/ds-2/train.csv", b"x")
-    ds_ref = commit_manifest(store, Manifest("dataset", "ds-2", {"train": split},
-                                             parents=[parent_link(raw_ref, "raw")]))
+    ds_ref = commit_manifest(
+        store, Manifest("dataset", "ds-2", {"train": split}, parents=[parent_link(raw_ref, "raw")])
+    )
     # rewrite the parent manifest's exact version is impossible; a forged link is refused
     from fnlib.storage import ChecksumMismatch
     from fnlib.storage.manifest import Manifest as M
     from fnlib.storage.manifest import load_manifest
 
     manifest, _ = load_manifest(store, ds_ref.versioned_uri)
-    forged = M.from_dict({**manifest.to_dict(), "id": "ds-3",
-                          "parents": [{**manifest.parents[0], "sha256": "0" * 64}]})
+    forged = M.from_dict(
+        {
+            **manifest.to_dict(),
+            "id": "ds-3",
+            "parents": [{**manifest.parents[0], "sha256": "0" * 64}],
+        }
+    )
     forged_ref = commit_manifest(store, forged)
     with pytest.raises(ChecksumMismatch):
         walk_lineage(store, forged_ref.versioned_uri)

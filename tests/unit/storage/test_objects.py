@@ -39,7 +39,9 @@ def test_get_reads_the_recorded_version(store):
 
 def test_checksum_mismatch_is_refused(store):
     ref = store.put_bytes("models/m/model.joblib", b"trusted")
-    tampered = ObjectRef(ref.bucket, ref.key, ref.version_id, sha256_hex(b"something else"), ref.size)
+    tampered = ObjectRef(
+        ref.bucket, ref.key, ref.version_id, sha256_hex(b"something else"), ref.size
+    )
     with pytest.raises(ChecksumMismatch, match="models/m/model.joblib"):
         store.get_bytes(tampered)
     # an object overwritten in the bucket is refused when read against the recorded checksum
@@ -55,7 +57,9 @@ def test_missing_object_and_version(store):
         store.get_bytes(ObjectRef(store.bucket, "nope/none.json", None, "0" * 64, 0))
 
 
-@pytest.mark.parametrize("key", ["../etc/passwd", "/abs/key", "a//b", "a/./b", "a/../b", "", "a\nb"])
+@pytest.mark.parametrize(
+    "key", ["../etc/passwd", "/abs/key", "a//b", "a/./b", "a/../b", "", "a\nb"]
+)
 def test_unsafe_keys_rejected(store, key):
     with pytest.raises(InputError):
         store.put_bytes(key, b"x")
