@@ -54,3 +54,19 @@ def dagbag(airflow_db, fn_bucket):
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(DAGS))
+
+
+def wipe(store, prefixes=("registry/", "incoming/", "predictions/", "feedback/", "monitoring/",
+                          "retrain-requests/")) -> None:
+    """Delete every version under ``prefixes``: each test module starts with no champion."""
+    response = store.client.list_object_versions(Bucket=store.bucket)
+    for entry in response.get("Versions", []) + response.get("DeleteMarkers", []):
+        if entry["Key"].startswith(prefixes):
+            store.client.delete_object(Bucket=store.bucket, Key=entry["Key"],
+                                       VersionId=entry["VersionId"])
+
+
+@pytest.fixture(scope="module")
+def clean_bucket(fn_bucket):
+    wipe(fn_bucket)
+    return fn_bucket

@@ -30,22 +30,9 @@ WEAK_CONFIG = {
 
 
 @pytest.fixture(scope="module")
-def production(dagbag, fn_bucket):
+def production(dagbag, clean_bucket):
     """A champion trained on a small dataset, and four simulated days (drift from day 2)."""
-    store = fn_bucket
-    for key in store.list_keys(""):  # a clean registry for this module
-        if key.startswith(
-            (
-                "registry/",
-                "incoming/",
-                "predictions/",
-                "feedback/",
-                "monitoring/",
-                "retrain-requests/",
-            )
-        ):
-            for v in store.list_versions(key):
-                store.client.delete_object(Bucket=store.bucket, Key=key, VersionId=v["VersionId"])
+    store = clean_bucket
     ds = run_all(store, DatasetRequest(source="synthetic", n_docs=300, seed=11), track_wandb=False)
     request = train_stage.TrainRequest(
         dataset_id=ds["dataset_id"], config=WEAK_CONFIG, f1_floor=0.0

@@ -27,9 +27,9 @@ def _ok(dagrun, task_id):
 
 
 @pytest.fixture(scope="module")
-def dataset_id(fn_bucket):
+def dataset_id(clean_bucket):
     result = run_all(
-        fn_bucket, DatasetRequest(source="synthetic", n_docs=500, seed=3), track_wandb=False
+        clean_bucket, DatasetRequest(source="synthetic", n_docs=500, seed=3), track_wandb=False
     )
     return result["dataset_id"]
 
