@@ -5,16 +5,18 @@ StratifiedKFold folds) on the same training split:
 
 shared       this project's approach, in-process, as the mapped fan-out does it: clean the texts
              once per text variant, build the fold features once per feature key
-             (``build_all_fold_features``), then ``score_config`` for every configuration;
+             (``build_fold_features``, freed after that key's configurations), then
+             ``score_config`` for every configuration;
 cache        (``--with-cache``) the same through ``FeatureCache`` as separate mapped tasks
              would: every configuration asks the cache; the first of a feature key builds;
 gridsearch   ``GridSearchCV`` over the Pipelines with a list-of-dicts grid (one dict per
              configuration), ``n_jobs=1``, ``refit=False``, all five metrics;
 naive        (``--naive``) ``cross_validate`` of each configuration's Pipeline in turn.
 
-Each approach runs in a fresh ``spawn`` child process so its peak RSS (``ru_maxrss``) is its
-own. Printed: wall and CPU time, peak RSS, the best configuration of each approach, the largest
-absolute difference of per-configuration mean scores against ``shared``, and speed-up ratios.
+Each approach runs in a fresh ``spawn`` child process so its peak RSS (``VmHWM``, else
+``ru_maxrss``) is its own. Printed: wall and CPU time, peak RSS, the best configuration of each
+approach, the largest absolute difference of per-configuration mean scores against ``shared``,
+and speed-up ratios.
 
     python bench/tune_bench.py --docs 5000
     python bench/tune_bench.py --source liar --folds 5
@@ -72,8 +74,20 @@ def load_train(args: argparse.Namespace) -> tuple[list[str], np.ndarray, str]:
 
 
 def _usage() -> tuple[float, float]:
+    """(CPU seconds, peak RSS MiB) of this process.
+
+    The peak comes from ``VmHWM`` in /proc/self/status where available: Linux carries
+    ``ru_maxrss`` over ``exec``, so a spawned child would report at least the parent's RSS at
+    fork time, while ``VmHWM`` belongs to the child's own address space.
+    """
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0  # Linux: KiB -> MiB
+    peak = usage.ru_maxrss / 1024.0  # Linux reports KiB
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) / 1024.0
+    return usage.ru_utime + usage.ru_stime, peak
 
 
 def _means(result: dict[str, Any]) -> dict[str, float]:
@@ -228,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{best_text:<58} {diff:>10.2e} {diff_metric if diff else ''}"
         )
     before = ", ".join(f"{k} {v['rss_before_mb']:.0f}" for k, v in runs.items())
-    print(f"peak RSS includes interpreter, imports and data: RSS before each run (MiB): {before}")
+    print(f"peak RSS includes interpreter, imports and data; RSS before each run (MiB): {before}")
     for name in runs:
         if name != "shared":
             print(

@@ -17,12 +17,14 @@ re-run with the same inputs writes nothing new; changed inputs give a new, logge
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
 
 @dag(
     dag_id="fn_monitor",
-    schedule="@daily",
+    # a real data interval [day, next day), so each run (and each backfilled run) monitors
+    # exactly one day; Airflow 3's plain "@daily" would give runs without an interval
+    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=4,

@@ -101,6 +101,14 @@ class AirflowClient:
                 return value
         return value
 
+    def backfill(self, dag_id: str, from_date: str, to_date: str, max_active_runs: int = 2,
+                 conf: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``airflow backfill create`` over the REST API; returns the backfill record."""
+        return self._request("POST", "/api/v2/backfills", {
+            "dag_id": dag_id, "from_date": from_date, "to_date": to_date,
+            "max_active_runs": max_active_runs, "reprocess_behavior": "completed",
+            "dag_run_conf": conf or {}})
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 1800.0,
                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
         """Poll until the run ends; report each task state change through ``progress``."""
@@ -125,3 +133,4 @@ class AirflowClient:
 
 def _q(value: str) -> str:
     return urllib.parse.quote(value, safe="")
+

@@ -273,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="main job: run the pipeline on the local stack end to end")
     _add_dataset_args(p)
     p.add_argument("--keep-up", action="store_true", help="leave the stack running afterwards")
+    p.add_argument("--no-production", action="store_true",
+                   help="stop after training (skip the simulated production week)")
     p.add_argument("--timeout", type=float, default=1800, help="seconds to wait for each DAG run")
     p.set_defaults(func=cmd_demo)
 

@@ -85,6 +85,72 @@ def print_results(store: Any, tuning: dict[str, Any], trained: dict[str, Any],
     out(format_lineage(walk_lineage(store, trained["manifest_uri"])))
 
 
+def run_production_week(client: AirflowClient, stack: Stack, store: Any, out: Callable[[str], None],
+                        days: int = 7, drift_day: int = 3, timeout: float = 1800) -> None:
+    """A simulated week of production with drift from ``drift_day``: score, monitor by
+    backfill, and the sensor-triggered retrain."""
+    import datetime as dt
+
+    from fnlib.stages.monitor import DONE, PENDING, monitoring_table
+    from fnlib.stages.simulate import simulate
+
+    first = dt.date.today() - dt.timedelta(days=days + 1)
+    last = first + dt.timedelta(days=days - 1)
+    out("")
+    out(f"PRODUCTION WEEK {first} .. {last}: replaying held-out articles, drift (new topic words, "
+        f"shorter texts) from day {drift_day}")
+    sim = simulate(store, days=days, start_day=first.isoformat(), seed=1, docs_per_day=150,
+                   drift_day=drift_day, drift_kinds=("topic", "length"), source="test")
+    out(f"  {sum(d['articles'] for d in sim['days'])} articles and "
+        f"{sum(d['feedback'] for d in sim['days'])} desk labels written under incoming/ and feedback/")
+    for dag_id in ("fn_score", "fn_monitor", "fn_retrain"):
+        client.wait_for_dag(dag_id)
+    run_dag(client, stack, "fn_score", {}, timeout, out)
+    client.set_paused("fn_monitor", False)
+    known = {r["dag_run_id"] for r in client.runs("fn_monitor")}
+    client.backfill("fn_monitor", f"{first}T00:00:00Z", f"{last}T00:00:00Z", max_active_runs=2)
+    out(f"backfill of fn_monitor over {days} days created")
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = [r for r in client.runs("fn_monitor") if r["dag_run_id"] not in known]
+        done = [r for r in runs if r["state"] in ("success", "failed")]
+        if len(runs) >= days and len(done) == len(runs):
+            break
+        if time.monotonic() > deadline:
+            raise FnError(f"fn_monitor backfill not finished after {timeout:.0f}s")
+        time.sleep(3)
+    failed = [r["dag_run_id"] for r in runs if r["state"] != "success"]
+    out(f"fn_monitor backfill: {len(runs) - len(failed)} of {len(runs)} runs succeeded")
+    if failed:
+        raise FnError(f"fn_monitor runs failed: {failed}")
+    table = monitoring_table(store)
+    cols = ["interval_start", "n_predictions", "n_labelled", "f1", "length_psi", "oov_change",
+            "fake_share", "score_psi", "status"]
+    out("MONITORING:")
+    out(table[cols].assign(interval_start=table["interval_start"].str[:10]).to_string(index=False))
+    pending = sorted(store.list_keys(PENDING))
+    if not pending:
+        out("no retrain requested")
+        return
+    request = store.get_json(store.head(pending[0]))
+    out(f"retrain requested ({request['request_id']}, day {request['day']}): "
+        + "; ".join(request["reasons"]))
+    client.set_paused("fn_retrain", False)
+    out("fn_retrain unpaused: its deferrable S3 sensor picks the request up")
+    done_key = f"{DONE}{request['request_id']}.json"
+    while store.head(done_key) is None:
+        if time.monotonic() > deadline:
+            raise FnError("the retrain request was not handled in time; see the fn_retrain runs")
+        time.sleep(3)
+    outcome = store.get_json(store.head(done_key))["outcome"]
+    out(f"RETRAIN DECISION: {'PROMOTED' if outcome['promoted'] else 'not promoted'} - "
+        f"{outcome['reason']}")
+    feedback = outcome.get("feedback", {})
+    if feedback:
+        out(f"  feedback: {feedback['accepted']} accepted, {feedback['quarantined']} quarantined "
+            f"{feedback.get('quarantine_reasons') or ''}")
+
+
 def run_demo(args: Any, request: Any, out: Callable[[str], None]) -> int:
     from dataclasses import asdict
 
@@ -123,6 +189,8 @@ def run_demo(args: Any, request: Any, out: Callable[[str], None]) -> int:
         if request.source == "synthetic":
             out("NOTE: SYNTHETIC data - these scores say nothing about real news.")
         print_results(store, tuning, trained, decision, out)
+        if not args.no_production:
+            run_production_week(client, stack, store, out, timeout=args.timeout)
         out("")
         out(f"W&B runs: {stack.dir / 'wandb'}  (dataset run {tracked.get('wandb_run')})")
         if tracked.get("wandb_dir"):

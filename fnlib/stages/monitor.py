@@ -113,11 +113,21 @@ def monitor(store: ObjectStore, start: str, end: str, thresholds: dict[str, Any]
 
 def request_retrain(store: ObjectStore, day: str, model_id: str, reasons: list[str],
                     report_uri: str) -> str:
-    """Write a retrain request once per (interval, model, reasons); returns its id."""
+    """Write a retrain request once per (interval, model, reasons); returns its id.
+
+    While a request about the same model is still pending, no second one is opened: the
+    retrain it triggers uses all feedback received by then anyway."""
     request_id = content_id("rtr", day, model_id, sorted(reasons))
     if store.head(f"{DONE}{request_id}.json") is not None:
         log.info("retrain request %s was already handled", request_id)
         return request_id
+    for key in sorted(store.list_keys(PENDING)):
+        pending = store.get_json(store.head(key))
+        if pending.get("model_id") == model_id:
+            if pending["request_id"] != request_id:
+                log.warning("retrain for %s already requested (%s); not opening another for %s: %s",
+                            model_id, pending["request_id"], day, "; ".join(reasons))
+            return pending["request_id"]
     store.put_json(f"{PENDING}{request_id}.json", {
         "request_id": request_id, "day": day, "model_id": model_id, "reasons": reasons,
         "report": report_uri})
