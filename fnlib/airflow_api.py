@@ -113,22 +113,35 @@ class AirflowClient:
                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
         """Poll until the run ends; report each task state change through ``progress``."""
         deadline = time.monotonic() + timeout
-        seen: dict[tuple[str, int], str] = {}
+        seen: dict[str, str] = {}
         while True:
             run = self.run(dag_id, run_id)
             if progress:
-                for ti in self.task_instances(dag_id, run_id):
-                    key = (ti["task_id"], ti.get("map_index", -1))
-                    state = ti.get("state") or "none"
-                    if seen.get(key) != state:
-                        seen[key] = state
-                        name = ti["task_id"] + (f"[{key[1]}]" if key[1] >= 0 else "")
-                        progress(f"{dag_id} {name}: {state}")
+                for task_id, line in _progress_lines(self.task_instances(dag_id, run_id)).items():
+                    if seen.get(task_id) != line:
+                        seen[task_id] = line
+                        progress(f"{dag_id} {task_id}: {line}")
             if run["state"] in TERMINAL:
                 return run
             if time.monotonic() > deadline:
                 raise AirflowApiError(f"{dag_id} run {run_id} still {run['state']} after {timeout:.0f}s")
             time.sleep(2)
+
+
+def _progress_lines(task_instances: list[dict[str, Any]]) -> dict[str, str]:
+    """One line per task: its state, or for mapped tasks the count per state."""
+    by_task: dict[str, list[str]] = {}
+    for ti in task_instances:
+        by_task.setdefault(ti["task_id"], []).append(ti.get("state") or "none")
+    lines = {}
+    for task_id, states in by_task.items():
+        if len(states) == 1:
+            lines[task_id] = states[0]
+        else:
+            counts = {s: states.count(s) for s in sorted(set(states))}
+            lines[task_id] = f"{len(states)} mapped (" + ", ".join(
+                f"{s} {n}" for s, n in counts.items()) + ")"
+    return lines
 
 
 def _q(value: str) -> str:

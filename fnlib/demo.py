@@ -35,6 +35,7 @@ def _follow(client: AirflowClient, stack: Stack, dag_id: str, run_id: str, timeo
 
 def run_dag(client: AirflowClient, stack: Stack, dag_id: str, conf: dict[str, Any],
             timeout: float, out: Callable[[str], None]) -> str:
+    client.set_paused(dag_id, False)
     run_id = client.trigger(dag_id, conf)
     out(f"triggered {dag_id} run {run_id}")
     return _follow(client, stack, dag_id, run_id, timeout, out)

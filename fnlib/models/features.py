@@ -115,8 +115,8 @@ def count_matrix(cleaned: Sequence[str], settings: FeatureSettings) -> sp.csr_ma
     analyze = CountVectorizer(ngram_range=(1, int(settings.settings["ngram_max"]))).build_analyzer()
     vocabulary: defaultdict[str, int] = defaultdict()
     vocabulary.default_factory = vocabulary.__len__
-    indices: list[int] = []
-    values = array("l")
+    indices = array("q")  # compact: 8 bytes per entry, no Python int objects
+    values = array("q")
     indptr = [0]
     for doc in cleaned:  # the same loop as CountVectorizer._count_vocab
         counter: dict[int, int] = {}
@@ -137,8 +137,8 @@ def count_matrix(cleaned: Sequence[str], settings: FeatureSettings) -> sp.csr_ma
     index_dtype = np.int64 if len(indices) > np.iinfo(np.int32).max else np.int32
     return sp.csr_matrix(
         (
-            np.frombuffer(values, dtype=np.int_).astype(np.float64),
-            alphabetical[np.asarray(indices, dtype=np.int64)].astype(index_dtype),
+            np.frombuffer(values, dtype=np.int64).astype(np.float64),
+            alphabetical[np.frombuffer(indices, dtype=np.int64)].astype(index_dtype),
             np.asarray(indptr, dtype=index_dtype),
         ),
         shape=(len(indptr) - 1, len(terms)),
