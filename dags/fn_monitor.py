@@ -11,7 +11,8 @@ retrain request under `retrain-requests/pending/`, which `fn_retrain`'s sensor w
 Idempotent per interval and safe to backfill (`airflow backfill create --dag-id fn_monitor
 --from-date ... --to-date ...`): the report depends only on the interval's inputs, so a
 re-run with the same inputs writes nothing new; changed inputs give a new, logged version.
-`catchup` is off on purpose: history is filled with explicit backfills.
+`catchup` is off on purpose: history is filled with explicit backfills. Each run covers the
+data interval [day, next day); a manual trigger covers the day that ended before it.
 """
 
 from __future__ import annotations

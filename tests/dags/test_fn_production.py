@@ -70,7 +70,8 @@ def test_score_writes_the_prediction_log_once(dagbag, production):
 
 
 def _monitor(dagbag, day):
-    logical = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
+    # a manual run at midnight monitors the day that just ended: [day, day + 1)
+    logical = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
     run = dagbag.get_dag("fn_monitor").test(logical_date=logical)
     assert run.state == "success"
     return run.get_task_instance("report").xcom_pull(task_ids="report")
