@@ -3,9 +3,6 @@ full pipeline), and the on-disk FeatureCache."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -228,23 +225,38 @@ def test_cache_rejects_unsafe_keys_and_bad_builds(tmp_path: Path) -> None:
         cache.get_or_build("ds", "feat-x", 3, 0, _tiny_features)
 
 
-def _slow_build_in_child(directory: str, marker_dir: str) -> int:
-    def build():
-        Path(marker_dir, f"built-{os.getpid()}").touch()
-        time.sleep(0.5)
-        return _tiny_features()
+_CHILD = """
+import os, sys, time
+from pathlib import Path
+import numpy as np
+import scipy.sparse as sp
+from fnlib.models.features import FeatureCache, FoldFeatures
 
-    features = FeatureCache(directory).get_or_build("ds", "feat-lock", 2, 0, build)
-    return len(features)
+def build():
+    Path(sys.argv[2], f"built-{os.getpid()}").touch()
+    time.sleep(0.5)
+    x = sp.csr_matrix(np.eye(4))
+    y = np.array([0, 1, 0, 1])
+    return [FoldFeatures(x, y, x, y), FoldFeatures(x, y, x, y)]
+
+print(len(FeatureCache(sys.argv[1]).get_or_build("ds", "feat-lock", 2, 0, build)))
+"""
 
 
 def test_cache_lock_lets_one_process_build(tmp_path: Path) -> None:
+    """Three separate processes (as three mapped tasks would be) ask for one entry at once."""
+    import subprocess
+    import sys
+
     markers = tmp_path / "markers"
     markers.mkdir()
-    context = multiprocessing.get_context("fork")
-    with context.Pool(3) as pool:
-        results = pool.starmap(_slow_build_in_child, [(str(tmp_path / "cache"), str(markers))] * 3)
-    assert results == [2, 2, 2]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _CHILD, str(tmp_path / "cache"), str(markers)],
+                         stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    results = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert results == ["2", "2", "2"]
     assert len(list(markers.iterdir())) == 1
 
 
