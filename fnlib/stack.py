@@ -120,6 +120,7 @@ class Stack:
         }
         env = {
             "AIRFLOW_HOME": str(self.airflow_home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.airflow_home}/airflow.db",
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -143,7 +144,14 @@ class Stack:
             "WANDB_MODE": "online" if os.environ.get("WANDB_API_KEY") else "offline",
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         }
-        return env
+        return {**env, **self.client_env()}
+
+    def process_env(self) -> dict[str, str]:
+        """The full environment of a stack process: the caller's, minus any Airflow settings
+        of its own (the stack is configured completely by :meth:`env`), plus the stack's."""
+        inherited = {k: v for k, v in os.environ.items()
+                     if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))}
+        return {**inherited, **self.env()}
 
     def client_env(self) -> dict[str, str]:
         """AWS settings for a boto3 client of the local endpoint (the CLI's own reads)."""
@@ -186,7 +194,7 @@ class Stack:
         logfile = (self.dir / f"{name}.log").open("ab")
         proc = subprocess.Popen(
             argv, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **env}, cwd=str(self.dir), start_new_session=True,
+            env=env, cwd=str(self.dir), start_new_session=True,
         )
         logfile.close()
         return proc
@@ -194,7 +202,7 @@ class Stack:
     def _start_s3(self) -> None:
         port = _free_port(int(os.environ.get("FN_S3_PORT", "0")) or None)
         proc = self._spawn("s3", [str(BIN / "python"), "-m", "moto.server", "-H", "127.0.0.1",
-                                  "-p", str(port)], {})
+                                  "-p", str(port)], dict(os.environ))
         pid = proc.pid
         self._save(s3_pid=pid, s3_port=port)
         deadline = time.monotonic() + 30
@@ -227,9 +235,9 @@ class Stack:
         if "jwt_secret" not in state:
             self._save(jwt_secret=secrets.token_urlsafe(32))
         self.airflow_home.mkdir(parents=True, exist_ok=True)
-        env = self.env()
+        env = self.process_env()
         log.info("migrating the Airflow metadata DB in %s", self.airflow_home)
-        subprocess.run([str(BIN / "airflow"), "db", "migrate"], env={**os.environ, **env},
+        subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env,
                        check=True, capture_output=True, cwd=str(self.dir))
         self._airflow = self._spawn("airflow", [str(BIN / "airflow"), "standalone"], env)
         pid = self._airflow.pid
