@@ -7,6 +7,8 @@
     fn tune --dataset-id ds-...    grid search in-process (same stage functions as fn_tune)
     fn train --tuning-id tune-...  fit, evaluate, save and gate one model in-process
     fn models list|show|promote|rollback   the model registry and champion pointer
+    fn simulate --days 7 ...       replay held-out data as days of traffic (incoming/ + feedback/)
+    fn monitor-table               one row per monitored day (latest reports)
     fn lineage URI|ID              print the ancestry of a manifest
 """
 
@@ -213,6 +215,30 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from fnlib.stages.simulate import simulate
+
+    store = _store()
+    result = simulate(store, days=args.days, start_day=args.start_day, seed=args.seed,
+                      docs_per_day=args.docs_per_day,
+                      drift_day=None if args.drift_day < 0 else args.drift_day,
+                      drift_kinds=tuple(_csv_list(args.drift)), source=args.source,
+                      feedback_fraction=args.feedback_fraction)
+    for day in result["days"]:
+        _out(f"{day['day']}: {day['articles']} articles, {day['feedback']} labels"
+             + ("  (drifted)" if day["drifted"] else ""))
+    _out("score them with fn_score (or the Airflow UI), then backfill fn_monitor over these days")
+    return 0
+
+
+def cmd_monitor_table(args: argparse.Namespace) -> int:
+    from fnlib.stages.monitor import monitoring_table
+
+    table = monitoring_table(_store())
+    _out(table.to_string(index=False) if len(table) else "no monitoring reports yet")
+    return 0
+
+
 def cmd_lineage(args: argparse.Namespace) -> int:
     from fnlib.storage.lineage import format_lineage, walk_lineage
     from fnlib.storage.manifest import find_manifest
@@ -307,6 +333,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_id", nargs="?", help="mdl-... (show defaults to the champion)")
     p.add_argument("--reason", default="manual", help="recorded with promote/rollback")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("simulate", help="replay held-out labelled data as days of production")
+    p.add_argument("--days", type=int, default=7)
+    p.add_argument("--start-day", required=True, help="first day, YYYY-MM-DD")
+    p.add_argument("--docs-per-day", type=int, default=100)
+    p.add_argument("--drift-day", type=int, default=3, help="day index drift starts (-1: none)")
+    p.add_argument("--drift", default="topic,length", help="comma-separated: topic,length,label")
+    p.add_argument("--source", default="test", choices=["test", "synthetic"],
+                   help="the champion's test split, or fresh synthetic articles")
+    p.add_argument("--feedback-fraction", type=float, default=0.6)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("monitor-table", help="the monitoring reports as a table")
+    p.set_defaults(func=cmd_monitor_table)
 
     p = sub.add_parser("lineage", help="print the ancestry of a manifest")
     p.add_argument("target", help="s3://... manifest URI, or a dataset id (ds-...)")
