@@ -20,6 +20,8 @@ install: $(VENV)/.installed
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml
+	$(BIN)/hadolint docker/task.Dockerfile docker/airflow.Dockerfile
 
 test: lint
 	$(BIN)/python -m pytest

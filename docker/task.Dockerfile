@@ -16,6 +16,6 @@ RUN pip install --no-cache-dir -c constraints.txt . \
 
 ARG FN_GIT_SHA=unknown
 ENV FN_GIT_SHA=${FN_GIT_SHA}
-USER fn
+USER 50000
 ENTRYPOINT ["fn"]
 CMD ["--help"]
