@@ -103,11 +103,22 @@ class AirflowClient:
 
     def backfill(self, dag_id: str, from_date: str, to_date: str, max_active_runs: int = 2,
                  conf: dict[str, Any] | None = None) -> dict[str, Any]:
-        """``airflow backfill create`` over the REST API; returns the backfill record."""
-        return self._request("POST", "/api/v2/backfills", {
-            "dag_id": dag_id, "from_date": from_date, "to_date": to_date,
-            "max_active_runs": max_active_runs, "reprocess_behavior": "completed",
-            "dag_run_conf": conf or {}})
+        """``airflow backfill create`` over the REST API; returns the backfill record.
+
+        On SQLite the API refuses while another process holds the database lock (HTTP 503
+        "Database is locked"); that is transient, so it is retried for up to a minute."""
+        body = {"dag_id": dag_id, "from_date": from_date, "to_date": to_date,
+                "max_active_runs": max_active_runs, "reprocess_behavior": "completed",
+                "dag_run_conf": conf or {}}
+        for attempt in range(20):
+            try:
+                return self._request("POST", "/api/v2/backfills", body)
+            except AirflowApiError as exc:
+                if "HTTP 503" not in str(exc) or "locked" not in str(exc) or attempt == 19:
+                    raise
+                log.info("metadata DB busy, retrying the backfill request")
+                time.sleep(3)
+        raise AssertionError("unreachable")
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 1800.0,
                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:

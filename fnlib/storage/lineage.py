@@ -54,7 +54,9 @@ def format_lineage(nodes: list[LineageNode]) -> str:
             lines.append(f"{pad}   W&B run {prov['wandb_run']}")
         for name, ref in sorted(m.objects.items()):
             lines.append(f"{pad}   {name}: {ref.versioned_uri} sha256={ref.sha256[:16]} size={ref.size}")
-        for key in ("source", "path", "files"):
+        for key in ("source", "path"):
             if m.params.get(key):
                 lines.append(f"{pad}   {key}: {m.params[key]}")
+        for f in m.params.get("files") or []:
+            lines.append(f"{pad}   file {f['name']} sha256={f['sha256'][:16]} size={f['size']}")
     return "\n".join(lines)
