@@ -20,6 +20,16 @@ def content_id(prefix: str, *parts: Any) -> str:
     return f"{prefix}-{hashlib.sha256(payload).hexdigest()[:16]}"
 
 
+def request_from_params(cls: Any, params: dict[str, Any], what: str) -> Any:
+    """A request dataclass from a DAG's params: unknown names are refused (a typo in a form or
+    a conf must not be ignored silently), empty values fall back to the defaults."""
+    known = set(cls.__dataclass_fields__)
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise InputError(f"unknown {what} parameters {unknown}; known: {sorted(known)}")
+    return cls(**{k: v for k, v in params.items() if v not in (None, "", {})})
+
+
 def triggering_extra(events: Any, key: str) -> str | None:
     """The newest ``key`` found in the extras of the Asset events that triggered a run."""
     found = None

@@ -27,6 +27,7 @@ from fnlib.data.sources import load_source
 from fnlib.data.validate import ValidationLimits, validate_corpus
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
+from fnlib.stages.common import request_from_params
 from fnlib.storage.manifest import Manifest, commit_manifest, load_manifest, object_key, parent_link
 from fnlib.storage.objects import ObjectRef, ObjectStore, sha256_hex
 
@@ -63,12 +64,7 @@ class DatasetRequest:
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> DatasetRequest:
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise InputError(f"unknown dataset parameters {unknown}; known: {sorted(known)}")
-        values = {k: v for k, v in params.items() if v not in (None, "")}
-        return cls(**values)
+        return request_from_params(cls, params, "dataset")
 
     def loader_options(self) -> dict[str, Any]:
         opts = dict(self.options)

@@ -28,7 +28,7 @@ from fnlib.registry import (
     record_decision,
     set_champion,
 )
-from fnlib.stages.common import content_id, read_split, resolve
+from fnlib.stages.common import content_id, read_split, request_from_params, resolve
 from fnlib.storage.manifest import Manifest, commit_manifest, find_manifest, object_key, parent_link
 from fnlib.storage.objects import ObjectRef, ObjectStore
 
@@ -53,11 +53,7 @@ class TrainRequest:
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> TrainRequest:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise InputError(f"unknown training parameters {unknown}; known: {sorted(known)}")
-        return cls(**{k: v for k, v in params.items() if v not in (None, "", {})})
+        return request_from_params(cls, params, "training")
 
 
 def _inputs(store: ObjectStore, request: TrainRequest) -> tuple[Manifest, ObjectRef, dict, list]:

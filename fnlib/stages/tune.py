@@ -21,7 +21,7 @@ from fnlib import settings
 from fnlib.data import schema
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
-from fnlib.stages.common import content_id, read_split, resolve
+from fnlib.stages.common import content_id, read_split, request_from_params, resolve
 from fnlib.storage.manifest import Manifest, commit_manifest, find_manifest, object_key, parent_link
 from fnlib.storage.objects import ObjectRef, ObjectStore
 
@@ -60,11 +60,7 @@ class TuneRequest:
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> TuneRequest:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise InputError(f"unknown tuning parameters {unknown}; known: {sorted(known)}")
-        return cls(**{k: v for k, v in params.items() if v not in (None, "")})
+        return request_from_params(cls, params, "tuning")
 
 
 def build_grid(request: TuneRequest) -> list[Any]:
