@@ -17,9 +17,9 @@ Sources: `synthetic` (generated, no path), `isot` (folder with Fake.csv + True.c
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, task
 from fn_airflow.assets import DATASET_ASSET
+from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
 
 
 def _request(params: dict):
@@ -31,12 +31,12 @@ def _request(params: dict):
 @dag(
     dag_id="fn_dataset",
     schedule=None,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["fn", "data"],
     doc_md=__doc__,
-    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    default_args=DEFAULT_ARGS,
     params={
         "source": Param("synthetic", type="string", title="Source",
                         enum=["synthetic", "isot", "liar", "fakenewsnet", "csv"],

@@ -17,8 +17,8 @@ data interval [day, next day); a manual trigger covers the day that ended before
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
 
 
 @dag(
@@ -26,12 +26,12 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
     # a real data interval [day, next day), so each run (and each backfilled run) monitors
     # exactly one day; Airflow 3's plain "@daily" would give runs without an interval
     schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=4,
     tags=["fn", "production"],
     doc_md=__doc__,
-    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    default_args=DEFAULT_ARGS,
     params={
         "thresholds": Param({}, type="object", title="Thresholds",
                             description='Overrides, e.g. {"psi_alert": 0.3, "min_volume": 50}; '

@@ -18,9 +18,9 @@ holdout; the decision is recorded), `finish` (the request is marked done).
 
 from __future__ import annotations
 
-import pendulum
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import Param, dag, task
+from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
 
 from fnlib import settings
 
@@ -28,12 +28,12 @@ from fnlib import settings
 @dag(
     dag_id="fn_retrain",
     schedule="@continuous",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["fn", "production"],
     doc_md=__doc__,
-    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    default_args=DEFAULT_ARGS,
     params={
         "min_accepted": Param(20, type="integer", minimum=1, title="Minimum accepted feedback",
                               description="Fewer accepted rows: no retrain, request closed."),

@@ -11,19 +11,19 @@ their reasons to `incoming-rejected/`.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, task
+from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
 
 
 @dag(
     dag_id="fn_score",
     schedule="@hourly",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["fn", "production"],
     doc_md=__doc__,
-    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    default_args=DEFAULT_ARGS,
     params={
         "days": Param([], type="array", items={"type": "string", "format": "date"},
                       title="Only these days", description="Empty = every day with new files."),

@@ -18,9 +18,9 @@ both scores are recorded either way; the champion pointer is updated with a cond
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, task
 from fn_airflow.assets import MODEL_ASSET, TUNING_ASSET
+from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
 
 
 def _request(context: dict):
@@ -36,12 +36,12 @@ def _request(context: dict):
 @dag(
     dag_id="fn_train",
     schedule=TUNING_ASSET,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["fn", "models"],
     doc_md=__doc__,
-    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    default_args=DEFAULT_ARGS,
     params={
         "tuning_id": Param(None, type=["null", "string"], title="Tuning id",
                            description="tune-... whose best config to train; empty = the one "

@@ -16,9 +16,9 @@ writes the leaderboard (JSON + CSV in S3, a W&B table) and the tuning manifest, 
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, task
 from fn_airflow.assets import DATASET_ASSET, TUNING_ASSET
+from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
 
 MODELS = ["nb", "linsvm", "sgd", "rf", "logreg"]
 VARIANTS = ["raw", "denoised"]
@@ -27,12 +27,12 @@ VARIANTS = ["raw", "denoised"]
 @dag(
     dag_id="fn_tune",
     schedule=DATASET_ASSET,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["fn", "models"],
     doc_md=__doc__,
-    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    default_args=DEFAULT_ARGS,
     params={
         "dataset_id": Param(None, type=["null", "string"], title="Dataset id",
                             description="ds-... to tune on; empty = the dataset whose Asset "
