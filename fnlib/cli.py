@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fnlib import settings
-from fnlib.errors import FnError
+from fnlib.errors import FnError, InputError
 
 log = logging.getLogger("fnlib.cli")
 
@@ -50,6 +50,19 @@ def _store():
     return store
 
 
+def _json_object(value: str, flag: str) -> dict[str, Any]:
+    """A JSON object given on the command line, or an error naming the flag."""
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise InputError(f"{flag} is not valid JSON ({exc.msg} at character {exc.pos}): "
+                         f"{value[:80]!r}") from exc
+    if not isinstance(parsed, dict):
+        raise InputError(f"{flag} must be a JSON object like '{{\"key\": 1}}', "
+                         f"got {type(parsed).__name__}")
+    return parsed
+
+
 def _dataset_request(args: argparse.Namespace):
     from fnlib.stages.dataset import DatasetRequest
 
@@ -62,7 +75,7 @@ def _dataset_request(args: argparse.Namespace):
             options[key] = json.loads(value)
         except ValueError:
             options[key] = value
-    mapping = json.loads(args.label_mapping) if args.label_mapping else None
+    mapping = _json_object(args.label_mapping, "--label-mapping") if args.label_mapping else None
     return DatasetRequest(
         source=args.source, path=str(Path(args.path).resolve()) if args.path else None,
         test_size=args.test_size, seed=args.seed, scrub=not args.no_scrub,
@@ -153,7 +166,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     store = _store()
     request = train.TrainRequest(tuning_id=args.tuning_id, dataset_id=args.dataset_id,
-                                 config=json.loads(args.config) if args.config else {},
+                                 config=_json_object(args.config, "--config") if args.config else {},
                                  seed=args.seed, f1_floor=args.f1_floor,
                                  promotion_margin=args.margin)
     trained = train.train(store, request)

@@ -1,10 +1,14 @@
-"""Shared fixtures: a real S3 endpoint (moto's server on loopback), W&B offline, and an
-isolated Airflow home. Airflow reads its configuration at import time, so the environment is
-set here, before any test module imports airflow."""
+"""Shared fixtures: a real S3 endpoint (moto's server on loopback), W&B offline, an isolated
+Airflow home, and the DAG-tier fixtures (migrated metadata DB, AWS connection, DagBag).
+Airflow reads its configuration at import time, so the environment is set here, before any
+test module imports airflow."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -13,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
+DAGS = ROOT / "dags"
 
 _home = Path(tempfile.mkdtemp(prefix="fn-test-airflow-"))
 os.environ.update(
@@ -73,3 +78,61 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data sets not available: {SHARED_DATA} is absent")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Migrate the (temporary) SQLite metadata DB once per session."""
+    airflow = Path(sys.executable).parent / "airflow"
+    subprocess.run(
+        [str(airflow), "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
+    return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+
+
+@pytest.fixture(scope="session")
+def fn_bucket(moto_endpoint):
+    """The AWS connection points at moto; FN_BUCKET names a fresh versioned bucket."""
+    from fnlib.storage import ObjectStore
+    from fnlib.storage.client import make_s3_client
+
+    bucket = f"fn-dag-{uuid.uuid4().hex[:10]}"
+    os.environ["FN_BUCKET"] = bucket
+    os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps(
+        {
+            "conn_type": "aws",
+            "login": "testing",
+            "password": "testing",
+            "extra": {"endpoint_url": moto_endpoint, "region_name": "us-east-1"},
+        }
+    )
+    store = ObjectStore(make_s3_client(moto_endpoint, "us-east-1"), bucket)
+    store.ensure_bucket(create=True)
+    return store
+
+
+@pytest.fixture(scope="session")
+def dagbag(airflow_db, fn_bucket):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+def wipe(store, prefixes=("registry/", "incoming/", "predictions/", "feedback/", "monitoring/",
+                          "retrain-requests/")) -> None:
+    """Delete every version under ``prefixes``: each test module starts with no champion."""
+    response = store.client.list_object_versions(Bucket=store.bucket)
+    for entry in response.get("Versions", []) + response.get("DeleteMarkers", []):
+        if entry["Key"].startswith(prefixes):
+            store.client.delete_object(Bucket=store.bucket, Key=entry["Key"],
+                                       VersionId=entry["VersionId"])
+
+
+@pytest.fixture(scope="module")
+def clean_bucket(fn_bucket):
+    wipe(fn_bucket)
+    return fn_bucket

@@ -10,6 +10,7 @@ the user can fix the input in one go. Row numbers are 0-based positions in the f
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,25 @@ def _rows(mask: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.flatnonzero(mask))
 
 
+FORMULA_RE = re.compile(r"^[\t\r]*(?:=|[+\-@][A-Za-z_][\w.]*[(|])")
+"""A cell a spreadsheet would evaluate when a CSV written by the pipeline is opened (CSV or
+formula injection): anything starting with ``=``, or ``+``/``-``/``@`` directly followed by a
+function call or a DDE link (``@SUM(``, ``+cmd|``), optionally after tabs or carriage
+returns. News text does not start like that; such cells are rejected, never rewritten."""
+
+FORMULA_HINT = (
+    "cell starts like a spreadsheet formula (=..., +cmd|..., @SUM(...)); it would run when a "
+    "CSV written by the pipeline is opened in a spreadsheet: remove it or fix the text"
+)
+
+
+def formula_cells(values: pd.Series) -> np.ndarray:
+    """Boolean mask of string cells that look like spreadsheet formulas (see FORMULA_RE)."""
+    return values.map(lambda v: isinstance(v, str) and FORMULA_RE.match(v) is not None).to_numpy(
+        dtype=bool
+    )
+
+
 def _text_problems(texts: pd.Series, limits: ValidationLimits) -> tuple[list[Problem], pd.Series]:
     """Non-string, blank and over-long texts. Returns problems and the string texts."""
     problems = []
@@ -62,6 +82,9 @@ def _text_problems(texts: pd.Series, limits: ValidationLimits) -> tuple[list[Pro
         problems.append(
             Problem("empty_text", "text is empty or whitespace only", _rows(blank), TEXT)
         )
+    formula = formula_cells(texts)
+    if formula.any():
+        problems.append(Problem("formula_injection", FORMULA_HINT, _rows(formula), TEXT))
     long = (strings.str.len() > limits.max_text_chars).to_numpy(dtype=bool)
     if long.any():
         problems.append(
@@ -106,7 +129,8 @@ def validate_corpus(
     """Validate a corpus; return a JSON-serialisable summary or raise :class:`CorpusError`.
 
     Checks: core columns present; ``id`` a non-blank unique string; ``text`` a string, not
-    blank, at most ``max_text_chars`` long; ``label`` 0 or 1; both classes present with at
+    blank, at most ``max_text_chars`` long; no ``id`` or ``text`` cell starting like a
+    spreadsheet formula (:data:`FORMULA_RE`); ``label`` 0 or 1; both classes present with at
     least ``min_rows_per_class`` rows each; between ``min_rows`` and ``max_rows`` rows.
     """
     limits = limits or ValidationLimits()
@@ -137,6 +161,9 @@ def validate_corpus(
         bad_id = ids.map(lambda v: not isinstance(v, str) or not v.strip()).to_numpy(dtype=bool)
         if bad_id.any():
             problems.append(Problem("bad_id", "id must be a non-blank string", _rows(bad_id), ID))
+        formula = formula_cells(ids)
+        if formula.any():
+            problems.append(Problem("formula_injection", FORMULA_HINT, _rows(formula), ID))
         dup = ids.duplicated(keep=False).to_numpy(dtype=bool) & ~bad_id
         if dup.any():
             shown = sorted(set(ids[dup].astype(str).tolist()))[:5]

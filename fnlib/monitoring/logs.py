@@ -45,6 +45,7 @@ import pandas as pd
 from fnlib.data.errors import CorpusError, Problem
 from fnlib.data.schema import ID, LABEL, TEXT
 from fnlib.data.sources import decode_utf8, parse_csv_text
+from fnlib.data.validate import FORMULA_HINT, formula_cells
 from fnlib.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,11 @@ def _problems(frame: pd.DataFrame, kind: str, name: str, unique_ids: bool) -> li
     stamp = _TIMESTAMP[kind]
     rules: list[tuple[str, str, np.ndarray, str]] = [
         ("type", c, ~is_str[c], f"{c} must be a string") for c in _STRINGS[kind]
+    ]
+    formula_columns = (ID, TEXT, LABEL) if kind == FEEDBACK else (ID, TEXT, MODEL_ID)
+    rules += [
+        ("formula_injection", c, formula_cells(frame[c]), f"{c}: {FORMULA_HINT}")
+        for c in formula_columns
     ]
     rules += [
         ("timestamp", stamp, is_str[stamp] & ~_mask(text[stamp], _is_timestamp),

@@ -4,7 +4,8 @@ Articles arrive as CSV files (``id,text``; other columns ignored) under
 ``incoming/day=YYYY-MM-DD/<name>.csv``. Each file is scored once: its predictions go to
 ``predictions/day=YYYY-MM-DD/part-<sha256 of the input file>.csv``, so a re-run finds the part
 and skips it (idempotent, no new versions). Rows that cannot be scored (missing/duplicate id,
-empty text) are written with their reasons to ``incoming-rejected/day=.../part-<sha>.csv``;
+empty text, a cell starting like a spreadsheet formula) are written with their reasons to
+``incoming-rejected/day=.../part-<sha>.csv`` (formula cells defused with a leading ``'``);
 nothing is dropped silently. The champion model is loaded only after its checksum matches.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from fnlib.data import schema
+from fnlib.data.validate import formula_cells
 from fnlib.errors import InputError
 from fnlib.monitoring.logs import check_day, make_prediction_rows, partition_key, write_log_csv
 from fnlib.monitoring.reference import score_texts
@@ -51,8 +53,13 @@ def _parse_incoming(data: bytes, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     reasons[frame[schema.ID].str.strip() == ""] += "missing id; "
     reasons[frame[schema.ID].duplicated(keep=False) & (frame[schema.ID] != "")] += "duplicate id; "
     reasons[frame[schema.TEXT].str.strip() == ""] += "empty text; "
+    for column in (schema.ID, schema.TEXT):
+        reasons[formula_cells(frame[column])] += f"{column} starts like a spreadsheet formula; "
     bad = reasons != ""
     rejected = frame[bad].assign(reason=reasons[bad].str.rstrip("; "))
+    for column in (schema.ID, schema.TEXT):  # the rejection report must not carry the payload
+        formula = formula_cells(rejected[column])
+        rejected.loc[formula, column] = "'" + rejected.loc[formula, column]
     return frame[~bad].reset_index(drop=True), rejected.reset_index(drop=True)
 
 

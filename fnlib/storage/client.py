@@ -17,17 +17,27 @@ RETRY_CONFIG = {
 }
 
 
-def botocore_config(max_attempts: int | None = None) -> Any:
+def botocore_config(
+    max_attempts: int | None = None, *, connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+) -> Any:
+    """The botocore ``Config``: standard retry mode (exponential backoff with jitter, retries
+    on throttling, 5xx and connection errors), bounded connect and read timeouts."""
     from botocore.config import Config
 
     options = dict(RETRY_CONFIG)
     if max_attempts is not None:
         options["retries"] = {"mode": "standard", "max_attempts": max_attempts}
+    if connect_timeout is not None:
+        options["connect_timeout"] = connect_timeout
+    if read_timeout is not None:
+        options["read_timeout"] = read_timeout
     return Config(**options)
 
 
 def make_s3_client(
-    endpoint_url: str | None = None, region: str | None = None, max_attempts: int | None = None
+    endpoint_url: str | None = None, region: str | None = None, max_attempts: int | None = None,
+    *, connect_timeout: float | None = None, read_timeout: float | None = None,
 ) -> Any:
     import boto3
 
@@ -35,5 +45,7 @@ def make_s3_client(
         "s3",
         endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None,
         region_name=region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-        config=botocore_config(max_attempts),
+        config=botocore_config(
+            max_attempts, connect_timeout=connect_timeout, read_timeout=read_timeout
+        ),
     )

@@ -232,7 +232,7 @@ class ObjectStore:
         if ref.version_id:
             kwargs["VersionId"] = ref.version_id
         response = self._call("get_object", ref.key, **kwargs)
-        data = response["Body"].read()
+        data = self._read_body(response, ref.versioned_uri)
         digest = sha256_hex(data)
         if digest != ref.sha256:
             raise ChecksumMismatch(
@@ -255,7 +255,7 @@ class ObjectStore:
         if version:
             kwargs["VersionId"] = version
         response = self._call("get_object", key, **kwargs)
-        data = response["Body"].read()
+        data = self._read_body(response, uri)
         ref = ObjectRef(
             bucket, key, response.get("VersionId") or version, sha256_hex(data), len(data),
             response.get("ETag", "").strip('"'),
@@ -277,6 +277,36 @@ class ObjectStore:
         return keys
 
     # -- error mapping ----------------------------------------------------------------------
+    @staticmethod
+    def _read_body(response: dict[str, Any], where: str) -> bytes:
+        """Read a GetObject body completely, mapping transport faults to clear errors.
+
+        botocore retries the request, not the streaming of its body: a connection cut while
+        reading surfaces here. A short read is a transient :class:`StorageError` (retry the
+        task), not a modified object; a transport checksum that does not match the bytes is a
+        :class:`ChecksumMismatch` naming the object.
+        """
+        from botocore.exceptions import BotoCoreError, FlexibleChecksumError
+
+        try:
+            data = response["Body"].read()
+        except FlexibleChecksumError as exc:
+            raise ChecksumMismatch(
+                f"{where}: the bytes read do not match the checksum stored with the object "
+                f"({exc}); the object was modified after it was written, refusing to use it"
+            ) from exc
+        except (BotoCoreError, OSError) as exc:
+            raise StorageError(
+                f"reading {where} was interrupted: {exc} (is the S3 endpoint up? retry the task)"
+            ) from exc
+        expected = response.get("ContentLength")
+        if expected is not None and len(data) != int(expected):
+            raise StorageError(
+                f"reading {where} was interrupted: got {len(data)} of {expected} bytes "
+                "(retry the task)"
+            )
+        return data
+
     def _call(self, op: str, key: str, raw: bool = False, **kwargs: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
