@@ -17,15 +17,10 @@ Sources: `synthetic` (generated, no path), `isot` (folder with Fake.csv + True.c
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag
 from fn_airflow.assets import DATASET_ASSET
 from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
-
-
-def _request(params: dict):
-    from fnlib.stages.dataset import DatasetRequest
-
-    return DatasetRequest.from_params(dict(params))
+from fn_airflow.tasks import fn_task
 
 
 @dag(
@@ -64,45 +59,40 @@ def _request(params: dict):
     },
 )
 def fn_dataset():
-    @task
-    def ingest(**context) -> dict:
-        from fn_airflow.runtime import airflow_ids, fail_fast_on_bad_input, s3_store
-
+    @fn_task
+    def ingest(run: dict | None = None) -> dict:
         from fnlib.stages import dataset
+        from fnlib.task_env import fail_fast_on_bad_input, s3_store
 
         with fail_fast_on_bad_input():
-            return dataset.ingest(s3_store(), _request(context["params"]), airflow_ids(context))
+            request = dataset.DatasetRequest.from_params(run["params"])
+            return dataset.ingest(s3_store(), request, run["ids"])
 
-    @task
-    def prepare(ingested: dict, **context) -> dict:
-        from fn_airflow.runtime import fail_fast_on_bad_input, s3_store
-
+    @fn_task
+    def prepare(ingested: dict, run: dict | None = None) -> dict:
         from fnlib.stages import dataset
+        from fnlib.task_env import fail_fast_on_bad_input, s3_store
 
         with fail_fast_on_bad_input():
-            return dataset.prepare(s3_store(), ingested, _request(context["params"]))
+            request = dataset.DatasetRequest.from_params(run["params"])
+            return dataset.prepare(s3_store(), ingested, request)
 
-    @task
-    def track(prepared: dict, **context) -> dict:
-        from fn_airflow.runtime import airflow_ids, aws_env_for_sdk
-
+    @fn_task
+    def track(prepared: dict, run: dict | None = None) -> dict:
         from fnlib.stages import dataset
+        from fnlib.task_env import aws_env_for_sdk
 
+        request = dataset.DatasetRequest.from_params(run["params"])
         with aws_env_for_sdk():
-            return dataset.track(prepared, _request(context["params"]), airflow_ids(context))
+            return dataset.track(prepared, request, run["ids"])
 
-    @task(outlets=[DATASET_ASSET])
-    def commit(prepared: dict, tracked: dict, **context) -> dict:
-        from fn_airflow.runtime import airflow_ids, s3_store
-
+    @fn_task(outlets=[DATASET_ASSET], publish=("dataset_id", "manifest_uri"))
+    def commit(prepared: dict, tracked: dict, run: dict | None = None) -> dict:
         from fnlib.stages import dataset
+        from fnlib.task_env import s3_store
 
-        result = dataset.commit(s3_store(), prepared, _request(context["params"]), tracked,
-                                airflow_ids(context))
-        context["outlet_events"][DATASET_ASSET].extra = {
-            "dataset_id": result["dataset_id"], "manifest_uri": result["manifest_uri"],
-        }
-        return result
+        request = dataset.DatasetRequest.from_params(run["params"])
+        return dataset.commit(s3_store(), prepared, request, tracked, run["ids"])
 
     prepared = prepare(ingest())
     commit(prepared, track(prepared))

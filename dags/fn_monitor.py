@@ -17,8 +17,9 @@ data interval [day, next day); a manual trigger covers the day that ended before
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag
 from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
+from fn_airflow.tasks import fn_task
 
 
 @dag(
@@ -46,25 +47,23 @@ from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
     },
 )
 def fn_monitor():
-    @task
-    def report(**context) -> dict:
-        from fn_airflow.runtime import airflow_ids, fail_fast_on_bad_input, s3_store
-
+    @fn_task
+    def report(run: dict | None = None) -> dict:
         from fnlib.stages.monitor import monitor
+        from fnlib.task_env import fail_fast_on_bad_input, s3_store
         from fnlib.tracking.wandb_run import tracked_run
 
-        params = context["params"]
-        start = context["data_interval_start"].isoformat()
-        end = context["data_interval_end"].isoformat()
+        params = run["params"]
+        start, end = run["interval"]["start"], run["interval"]["end"]
         with fail_fast_on_bad_input():
             result = monitor(s3_store(), start, end, dict(params["thresholds"]),
                              int(params["lookback_days"]), int(params["min_feedback_for_retrain"]))
         with tracked_run("monitor", f"monitor-{result['day']}", group="fn_monitor",
                          config={"day": result["day"], "model_id": result["model_id"],
-                                 "airflow": airflow_ids(context)}, tags=("monitor",)) as run:
+                                 "airflow": run["ids"]}, tags=("monitor",)) as tracked:
             row = {k: v for k, v in result["row"].items() if isinstance(v, int | float)}
-            run.log({**row, "day": result["day"]})
-            run.summary({"status": result["status"], "retrain_reasons": result["retrain_reasons"]})
+            tracked.log({**row, "day": result["day"]})
+            tracked.summary({"status": result["status"], "retrain_reasons": result["retrain_reasons"]})
         return result
 
     report()

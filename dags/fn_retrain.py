@@ -21,6 +21,7 @@ from __future__ import annotations
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import Param, dag, task
 from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
+from fn_airflow.tasks import fn_task
 
 from fnlib import settings
 
@@ -59,66 +60,62 @@ def fn_retrain():
 
     @task.short_circuit
     def claim(**context) -> dict | None:
-        from fn_airflow.runtime import s3_store
-
+        # control flow, so it runs on the worker in every runtime: a small conditional write
         from fnlib.stages.retrain import claim as claim_request
+        from fnlib.task_env import s3_store
 
         return claim_request(s3_store(), context["run_id"])
 
-    @task
-    def gate(request: dict, **context) -> dict:
-        from fn_airflow.runtime import s3_store
-
+    @fn_task
+    def gate(request: dict, run: dict | None = None) -> dict:
         from fnlib.stages import retrain
+        from fnlib.task_env import s3_store
 
-        return retrain.gate(s3_store(), request, int(context["params"]["min_accepted"]))
+        return retrain.gate(s3_store(), request, int(run["params"]["min_accepted"]))
 
-    @task
-    def build(request: dict, gated: dict, **context) -> dict:
-        from fn_airflow.runtime import airflow_ids, s3_store
-
+    @fn_task
+    def build(request: dict, gated: dict, run: dict | None = None) -> dict:
         from fnlib.stages import retrain
+        from fnlib.task_env import s3_store
 
         if not gated["enough"]:
             return {"skipped": f"only {gated['accepted']} accepted feedback rows "
                                f"(< {gated['min_accepted']})"}
-        params = context["params"]
+        params = run["params"]
         return retrain.build(s3_store(), gated, int(params["seed"]),
-                             float(params["holdout_fraction"]), airflow_ids(context))
+                             float(params["holdout_fraction"]), run["ids"])
 
-    @task
-    def challenger(built: dict, **context) -> dict:
-        from fn_airflow.runtime import airflow_ids, aws_env_for_sdk, s3_store
-
+    @fn_task
+    def challenger(built: dict, run: dict | None = None) -> dict:
         from fnlib.registry import current_champion
         from fnlib.stages import train
+        from fnlib.task_env import aws_env_for_sdk, s3_store
 
         if built.get("skipped"):
             return built
         store = s3_store()
         champion, _ = current_champion(store)
+        params = run["params"]
         request = train.TrainRequest(dataset_id=built["dataset_id"], config=champion.config,
-                                     seed=int(context["params"]["seed"]), f1_floor=0.0,
-                                     promotion_margin=float(context["params"]["promotion_margin"]))
+                                     seed=int(params["seed"]), f1_floor=0.0,
+                                     promotion_margin=float(params["promotion_margin"]))
         with aws_env_for_sdk():
-            return train.train(store, request, airflow_ids(context))
+            return train.train(store, request, run["ids"])
 
-    @task
-    def compare(trained: dict, **context) -> dict:
-        from fn_airflow.runtime import airflow_ids, s3_store
-
+    @fn_task
+    def compare(trained: dict, run: dict | None = None) -> dict:
         from fnlib.stages import train
+        from fnlib.task_env import s3_store
 
         if trained.get("skipped"):
             return {"promoted": False, "reason": trained["skipped"]}
-        return train.gate(s3_store(), trained, "f1", float(context["params"]["promotion_margin"]),
-                          airflow_ids(context))
+        return train.gate(s3_store(), trained, "f1", float(run["params"]["promotion_margin"]),
+                          run["ids"])
 
-    @task
+    @fn_task
     def finish(request: dict, gated: dict, decision: dict) -> dict:
-        from fn_airflow.runtime import s3_store
-
         from fnlib.stages import retrain
+        from fnlib.task_env import s3_store
 
         outcome = {**decision, "feedback": {k: gated[k] for k in ("accepted", "quarantined",
                                                                    "quarantine_reasons")}}

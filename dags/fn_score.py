@@ -11,8 +11,9 @@ their reasons to `incoming-rejected/`.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag
 from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
+from fn_airflow.tasks import fn_task
 
 
 @dag(
@@ -32,13 +33,12 @@ from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
     },
 )
 def fn_score():
-    @task
-    def score(**context) -> dict:
-        from fn_airflow.runtime import fail_fast_on_bad_input, s3_store
-
+    @fn_task
+    def score(run: dict | None = None) -> dict:
         from fnlib.stages.score import score_incoming
+        from fnlib.task_env import fail_fast_on_bad_input, s3_store
 
-        params = context["params"]
+        params = run["params"]
         with fail_fast_on_bad_input():
             return score_incoming(s3_store(), list(params["days"]) or None,
                                   keep_text=bool(params["keep_text"]))

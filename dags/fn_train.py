@@ -18,19 +18,10 @@ both scores are recorded either way; the champion pointer is updated with a cond
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag
 from fn_airflow.assets import MODEL_ASSET, TUNING_ASSET
 from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
-
-
-def _request(context: dict):
-    from fnlib.stages.common import triggering_extra
-    from fnlib.stages.train import TrainRequest
-
-    params = dict(context["params"])
-    if not params.get("config") and not params.get("tuning_id"):
-        params["tuning_id"] = triggering_extra(context.get("triggering_asset_events"), "tuning_id")
-    return TrainRequest.from_params(params)
+from fn_airflow.tasks import fn_task
 
 
 @dag(
@@ -62,36 +53,27 @@ def _request(context: dict):
     },
 )
 def fn_train():
-    @task(outlets=[MODEL_ASSET])
-    def train(**context) -> dict:
+    @fn_task(outlets=[MODEL_ASSET], publish=("model_id", "manifest_uri"))
+    def train(run: dict | None = None) -> dict:
         import logging
 
-        from fn_airflow.runtime import (
-            airflow_ids,
-            aws_env_for_sdk,
-            fail_fast_on_bad_input,
-            s3_store,
-        )
-
         from fnlib.stages import train as stage
+        from fnlib.task_env import aws_env_for_sdk, fail_fast_on_bad_input, s3_store
 
         with fail_fast_on_bad_input(), aws_env_for_sdk():
-            result = stage.train(s3_store(), _request(context), airflow_ids(context))
+            result = stage.train(s3_store(), stage.TrainRequest.for_run(run), run["ids"])
         if result["alert"]:
             logging.getLogger("fn_train").warning("QUALITY ALERT: %s", result["alert"])
-        context["outlet_events"][MODEL_ASSET].extra = {
-            "model_id": result["model_id"], "manifest_uri": result["manifest_uri"]}
         return result
 
-    @task
-    def gate(trained: dict, **context) -> dict:
-        from fn_airflow.runtime import airflow_ids, s3_store
-
+    @fn_task
+    def gate(trained: dict, run: dict | None = None) -> dict:
         from fnlib.stages import train as stage
+        from fnlib.task_env import s3_store
 
-        request = _request(context)
+        request = stage.TrainRequest.for_run(run)
         return stage.gate(s3_store(), trained, request.metric, request.promotion_margin,
-                          airflow_ids(context))
+                          run["ids"])
 
     gate(train())
 

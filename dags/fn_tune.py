@@ -19,6 +19,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, task
 from fn_airflow.assets import DATASET_ASSET, TUNING_ASSET
 from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
+from fn_airflow.tasks import fn_task
 
 MODELS = ["nb", "linsvm", "sgd", "rf", "logreg"]
 VARIANTS = ["raw", "denoised"]
@@ -50,18 +51,13 @@ VARIANTS = ["raw", "denoised"]
     },
 )
 def fn_tune():
-    @task
-    def plan(**context) -> dict:
-        from fn_airflow.runtime import fail_fast_on_bad_input, s3_store
-
+    @fn_task
+    def plan(run: dict | None = None) -> dict:
         from fnlib.stages import tune
-        from fnlib.stages.common import triggering_extra
+        from fnlib.task_env import fail_fast_on_bad_input, s3_store
 
-        params = dict(context["params"])
-        params["dataset_id"] = params.get("dataset_id") or triggering_extra(
-            context.get("triggering_asset_events"), "dataset_id")
         with fail_fast_on_bad_input():
-            return tune.plan(s3_store(), tune.TuneRequest.from_params(params))
+            return tune.plan(s3_store(), tune.TuneRequest.for_run(run))
 
     @task
     def feature_settings(planned: dict) -> list:
@@ -71,40 +67,26 @@ def fn_tune():
     def configurations(planned: dict) -> list:
         return planned["configs"]
 
-    @task(map_index_template="{{ feature_label }}", max_active_tis_per_dagrun=4)
-    def featurize(planned: dict, config: dict, **context) -> dict:
-        from airflow.sdk import get_current_context
-        from fn_airflow.runtime import s3_store
-
-        from fnlib.models.config import ModelConfig
+    @fn_task(label="config", max_active_tis_per_dagrun=4)
+    def featurize(planned: dict, config: dict) -> dict:
         from fnlib.stages import tune
+        from fnlib.task_env import s3_store
 
-        get_current_context()["feature_label"] = ModelConfig.from_dict(config).features.label
         return tune.featurize(s3_store(), planned, config)
 
-    @task(map_index_template="{{ config_label }}", max_active_tis_per_dagrun=4)
-    def score(planned: dict, config: dict, **context) -> dict:
-        from airflow.sdk import get_current_context
-        from fn_airflow.runtime import airflow_ids, s3_store
-
-        from fnlib.models.config import ModelConfig
+    @fn_task(label="config", max_active_tis_per_dagrun=4)
+    def score(planned: dict, config: dict, run: dict | None = None) -> dict:
         from fnlib.stages import tune
+        from fnlib.task_env import s3_store
 
-        get_current_context()["config_label"] = ModelConfig.from_dict(config).label
-        return tune.score(s3_store(), planned, config, airflow_ids(context))
+        return tune.score(s3_store(), planned, config, run["ids"])
 
-    @task(outlets=[TUNING_ASSET])
-    def reduce(planned: dict, results: list, **context) -> dict:
-        from fn_airflow.runtime import airflow_ids, s3_store
-
+    @fn_task(outlets=[TUNING_ASSET], publish=("tuning_id", "dataset_id", "manifest_uri"))
+    def reduce(planned: dict, results: list, run: dict | None = None) -> dict:
         from fnlib.stages import tune
+        from fnlib.task_env import s3_store
 
-        summary = tune.reduce(s3_store(), planned, list(results), airflow_ids(context))
-        context["outlet_events"][TUNING_ASSET].extra = {
-            "tuning_id": summary["tuning_id"], "dataset_id": summary["dataset_id"],
-            "manifest_uri": summary["manifest_uri"],
-        }
-        return summary
+        return tune.reduce(s3_store(), planned, list(results), run["ids"])
 
     planned = plan()
     features = featurize.partial(planned=planned).expand(config=feature_settings(planned))

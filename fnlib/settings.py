@@ -6,6 +6,16 @@
 | ``FN_AWS_CONN_ID``  | ``aws_default``  | Airflow connection used by the DAGs for S3           |
 | ``FN_STACK_DIR``    | ``./.stack``     | state folder of the local stack (pids, logs, W&B)    |
 | ``WANDB_DIR``       | ``$FN_STACK_DIR``| where offline W&B runs are written                   |
+| ``FN_CACHE_DIR``    | ``<stack>/cache``| feature cache shared by the tuning tasks             |
+| ``FN_TASK_RUNTIME`` | ``local``        | where task bodies run: ``local``, ``docker``,        |
+|                     |                  | ``kubernetes`` (see ``docs/deploy.md``)              |
+| ``FN_TASK_IMAGE``   | ``fn-task:<ver>``| image of the container runtimes                      |
+| ``FN_DOCKER_URL``   | docker socket    | Docker engine of the ``docker`` runtime              |
+| ``FN_DOCKER_NETWORK``| (none)          | network the task containers join (compose network)   |
+| ``FN_DOCKER_CACHE_VOLUME``| ``fn-feature-cache`` | volume holding the feature cache         |
+| ``FN_K8S_NAMESPACE``| ``airflow``      | namespace of the task pods                           |
+| ``FN_K8S_SECRET``   | (none)           | Secret with the pods' AWS/W&B credentials            |
+| ``FN_K8S_CACHE_PVC``| (none)           | PersistentVolumeClaim for the pods' feature cache    |
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import os
 from pathlib import Path
 
 DEFAULT_BUCKET = "fn-artifacts"
+TASK_RUNTIMES = ("local", "docker", "kubernetes")
 
 
 def bucket() -> str:
@@ -35,3 +46,41 @@ def wandb_dir() -> Path:
 def cache_dir() -> Path:
     """Feature cache (an accelerator, not lineage): ``FN_CACHE_DIR`` or ``<stack>/cache``."""
     return Path(os.environ.get("FN_CACHE_DIR") or stack_dir() / "cache").resolve()
+
+
+def task_runtime() -> str:
+    """Where the DAGs' task bodies run; one setting for the whole deployment."""
+    value = os.environ.get("FN_TASK_RUNTIME", "local").strip().lower() or "local"
+    if value not in TASK_RUNTIMES:
+        raise ValueError(f"FN_TASK_RUNTIME={value!r} is not one of {', '.join(TASK_RUNTIMES)}")
+    return value
+
+
+def task_image() -> str:
+    from fnlib import __version__
+
+    return os.environ.get("FN_TASK_IMAGE") or f"fn-task:{__version__}"
+
+
+def docker_url() -> str:
+    return os.environ.get("FN_DOCKER_URL", "unix://var/run/docker.sock")
+
+
+def docker_network() -> str | None:
+    return os.environ.get("FN_DOCKER_NETWORK") or None
+
+
+def docker_cache_volume() -> str:
+    return os.environ.get("FN_DOCKER_CACHE_VOLUME", "fn-feature-cache")
+
+
+def k8s_namespace() -> str:
+    return os.environ.get("FN_K8S_NAMESPACE", "airflow")
+
+
+def k8s_secret() -> str | None:
+    return os.environ.get("FN_K8S_SECRET") or None
+
+
+def k8s_cache_pvc() -> str | None:
+    return os.environ.get("FN_K8S_CACHE_PVC") or None

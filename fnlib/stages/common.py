@@ -30,17 +30,6 @@ def request_from_params(cls: Any, params: dict[str, Any], what: str) -> Any:
     return cls(**{k: v for k, v in params.items() if v not in (None, "", {})})
 
 
-def triggering_extra(events: Any, key: str) -> str | None:
-    """The newest ``key`` found in the extras of the Asset events that triggered a run."""
-    found = None
-    for _asset, asset_events in (dict(events).items() if events else []):
-        for event in asset_events:
-            value = (getattr(event, "extra", None) or {}).get(key)
-            if value:
-                found = value
-    return found
-
-
 def resolve(store: ObjectStore, kind: str, object_id: str | None,
             manifest_ref: dict[str, Any] | None = None) -> tuple[Manifest, ObjectRef]:
     """A committed manifest by id, or by a ref dict carried through XCom."""

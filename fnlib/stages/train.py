@@ -55,6 +55,15 @@ class TrainRequest:
     def from_params(cls, params: dict[str, Any]) -> TrainRequest:
         return request_from_params(cls, params, "training")
 
+    @classmethod
+    def for_run(cls, run: dict[str, Any]) -> TrainRequest:
+        """From a DAG run: its params; without a config or tuning id, the tuning whose Asset
+        event triggered the run."""
+        params = dict(run["params"])
+        if not params.get("config") and not params.get("tuning_id"):
+            params["tuning_id"] = run.get("triggered_by", {}).get("tuning_id")
+        return cls.from_params(params)
+
 
 def _inputs(store: ObjectStore, request: TrainRequest) -> tuple[Manifest, ObjectRef, dict, list]:
     """Dataset manifest, its ref, the model config and the parent links to record."""

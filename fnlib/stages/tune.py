@@ -62,6 +62,15 @@ class TuneRequest:
     def from_params(cls, params: dict[str, Any]) -> TuneRequest:
         return request_from_params(cls, params, "tuning")
 
+    @classmethod
+    def for_run(cls, run: dict[str, Any]) -> TuneRequest:
+        """From a DAG run: its params; without a dataset id, the dataset whose Asset event
+        triggered the run."""
+        params = dict(run["params"])
+        params["dataset_id"] = params.get("dataset_id") or run.get("triggered_by", {}).get(
+            "dataset_id")
+        return cls.from_params(params)
+
 
 def build_grid(request: TuneRequest) -> list[Any]:
     from fnlib.models.config import default_grid
@@ -85,10 +94,12 @@ def plan(store: ObjectStore, request: TuneRequest) -> dict[str, Any]:
     """Resolve the dataset and build the grid; return the plan and the configurations."""
     dataset, dataset_ref = resolve(store, "dataset", request.dataset_id)
     grid = build_grid(request)
-    configs = [cfg.to_dict() for cfg in grid]
+    # labels name the mapped task instances in the Airflow UI; from_dict ignores them
+    configs = [{**cfg.to_dict(), "label": cfg.label} for cfg in grid]
     tuning_id = content_id("tune", dataset.id, sorted(c.config_id for c in grid),
                            request.folds, request.seed, request.metric)
-    features = sorted({cfg.feature_key: cfg.to_dict() for cfg in grid}.items())
+    features = sorted({cfg.feature_key: {**cfg.to_dict(), "label": cfg.features.label}
+                       for cfg in grid}.items())
     log.info("tuning %s: %d configurations, %d feature settings, %d folds on dataset %s",
              tuning_id, len(configs), len(features), request.folds, dataset.id)
     return {

@@ -6,5 +6,5 @@ import pendulum
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 # Transient faults (S3 endpoint, metadata DB) get two retries; bad input fails at once
-# (fn_airflow.runtime.fail_fast_on_bad_input).
+# (fnlib.task_env.fail_fast_on_bad_input).
 DEFAULT_ARGS = {"retries": 2, "retry_delay": pendulum.duration(seconds=10)}

@@ -1,0 +1,105 @@
+"""What a task body needs from the place it runs, in every task runtime.
+
+The DAGs' task bodies import these helpers *inside* the function, so the same body runs on an
+Airflow worker (``local`` runtime: S3 through the Amazon provider's ``S3Hook`` and the Airflow
+AWS connection) and in the task image (``docker``/``kubernetes`` runtimes: no Airflow inside;
+the container is started with ``FN_TASK_CONTAINER=1`` and exactly the AWS/W&B settings it needs
+as standard environment variables, see ``fn_airflow.tasks``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from fnlib import settings
+
+CONTAINER_FLAG = "FN_TASK_CONTAINER"
+# sysexits' EX_DATAERR: the container runtimes map it to "fail now, do not retry"
+EXIT_BAD_INPUT = 65
+AWS_PUBLIC = ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")
+AWS_SECRET = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def in_container() -> bool:
+    """True inside a task container started by a container runtime."""
+    return os.environ.get(CONTAINER_FLAG) == "1"
+
+
+def aws_settings_from_connection() -> dict[str, str]:
+    """Endpoint, region and credentials of the Airflow AWS connection, as the standard AWS
+    environment variable names (empty values left out). Call only on an Airflow worker."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    hook = S3Hook(aws_conn_id=settings.aws_conn_id())
+    creds = hook.get_credentials()
+    cfg = hook.conn_config
+    values = {
+        "AWS_ACCESS_KEY_ID": creds.access_key,
+        "AWS_SECRET_ACCESS_KEY": creds.secret_key,
+        "AWS_SESSION_TOKEN": creds.token,
+        "AWS_ENDPOINT_URL": cfg.endpoint_url,
+        "AWS_DEFAULT_REGION": cfg.region_name or hook.region_name,
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+def s3_store() -> Any:
+    """An :class:`fnlib.storage.ObjectStore` on the bucket: via the Airflow connection on a
+    worker, via the standard AWS environment inside a task container."""
+    from fnlib.storage import ObjectStore
+
+    if in_container():
+        from fnlib.storage.client import make_s3_client
+
+        client = make_s3_client()
+    else:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        client = S3Hook(aws_conn_id=settings.aws_conn_id()).get_conn()
+    store = ObjectStore(client, settings.bucket())
+    store.ensure_bucket(create=False)
+    return store
+
+
+@contextlib.contextmanager
+def aws_env_for_sdk() -> Iterator[None]:
+    """Expose the connection's endpoint/region/credentials through the standard AWS env vars
+    while a third-party SDK (wandb's S3 reference handler) runs, then restore the environment.
+    Nothing is logged or persisted. Inside a container the environment already has them."""
+    if in_container():
+        yield
+        return
+    values = aws_settings_from_connection()
+    saved = {k: os.environ.get(k) for k in values}
+    try:
+        os.environ.update(values)
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
+def fail_fast_on_bad_input() -> Iterator[None]:
+    """Bad input will not get better on retry: fail the task at once with fnlib's message
+    (``AirflowFailException`` on a worker; exit code ``EXIT_BAD_INPUT`` in a container, which
+    the runtime turns into the same). Storage and other transient errors propagate unchanged,
+    so Airflow's retries apply."""
+    from fnlib.errors import InputError
+
+    try:
+        yield
+    except InputError as exc:
+        if in_container():
+            print(f"bad input: {exc}", file=sys.stderr, flush=True)
+            raise SystemExit(EXIT_BAD_INPUT) from exc
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from exc
