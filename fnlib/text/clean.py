@@ -33,7 +33,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -75,6 +75,19 @@ _APOSTROPHE = re.compile(rf"['\u2019](?<={_LETTER}['\u2019])(?={_LETTER})")
 _DOT_TLD = re.compile(rf"\.(?:{_TLDS})\b")
 _NON_LETTERS = re.compile(r"[\W\d_]+")
 _STOP_WORDS = frozenset(ENGLISH_STOP_WORDS)
+# the fast path of the last step for pure-ASCII documents (nearly all English news): one C-level
+# byte translation turns every non-letter into a space; same tokens as _NON_LETTERS + split()
+_ASCII_LETTERS_ONLY = bytes(c if chr(c).isalpha() else 0x20 for c in range(256))
+_STOP_BYTES = frozenset(w.encode("ascii") for w in _STOP_WORDS)
+# each link rule with a cheap necessary condition: a rule only runs on documents that pass it.
+# The case-insensitive rules always run on non-ASCII documents: under IGNORECASE, [a-z] also
+# matches a few non-ASCII letters (U+0130, U+212A, ...) that lower() maps differently.
+_LINK_TESTS: tuple[Callable[[str, str], bool], ...] = (
+    lambda doc, low: "://" in doc or "www." in low or not doc.isascii(),
+    lambda doc, low: "@" in doc,
+    lambda doc, low: not doc.isascii() or _DOT_TLD.search(low) is not None,
+    lambda doc, low: "@" in doc,
+)
 
 
 def as_documents(texts: Any) -> list[str]:
@@ -116,11 +129,42 @@ def _link_candidates(series: pd.Series) -> np.ndarray:
     return mask.to_numpy(dtype=bool)
 
 
-def _drop_stop_words(docs: list[str], lowercased: bool) -> list[str]:
-    stop = _STOP_WORDS
-    if lowercased:  # the hot path: no per-word lower()
-        return [" ".join([w for w in doc.split() if w not in stop]) for doc in docs]
-    return [" ".join([w for w in doc.split() if w.lower() not in stop]) for doc in docs]
+def _strip_links(doc: str) -> str:
+    """Apply the link rules in order, each only where its necessary condition holds."""
+    for (pattern, repl), test in zip(_LINK_RULES, _LINK_TESTS, strict=True):
+        if test(doc, doc.lower()):
+            doc = pattern.sub(repl, doc)
+    return doc
+
+
+def _ascii_words(doc: str, lowercase: bool, stop_words: bool) -> str:
+    """The last step for an ASCII document: keep letter runs, optionally lower-case them and
+    drop stop words, join with single spaces."""
+    data = doc.encode("ascii")
+    if lowercase:
+        data = data.lower()
+    words = data.translate(_ASCII_LETTERS_ONLY).split()
+    if stop_words:
+        stop = _STOP_BYTES
+        if lowercase:  # the hot path: no per-word lower()
+            words = [w for w in words if w not in stop]
+        else:
+            words = [w for w in words if w.lower() not in stop]
+    return b" ".join(words).decode("ascii")
+
+
+def _words(doc: str, lowercase: bool, stop_words: bool) -> str:
+    """The last step (rule 6 after the non-letter runs of rule 5) for one document."""
+    if doc.isascii():
+        return _ascii_words(doc, lowercase, stop_words)
+    doc = _NON_LETTERS.sub(" ", doc)
+    if lowercase:
+        doc = doc.lower()
+    words = doc.split()
+    if stop_words:
+        stop = _STOP_WORDS
+        words = [w for w in words if (w if lowercase else w.lower()) not in stop]
+    return " ".join(words)
 
 
 def denoise(texts: Any, lowercase: bool = True, stop_words: bool = True) -> list[str]:
@@ -135,14 +179,9 @@ def denoise(texts: Any, lowercase: bool = True, stop_words: bool = True) -> list
     series = _replace(series, _TAG_RULES)
     has_link = _link_candidates(series)
     if has_link.any():
-        series.loc[has_link] = _replace(series.loc[has_link], _LINK_RULES)
+        series.loc[has_link] = series.loc[has_link].map(_strip_links)
     series = series.str.replace(_APOSTROPHE, "", regex=True)
-    series = series.str.replace(_NON_LETTERS, " ", regex=True)
-    if lowercase:
-        series = series.str.lower()
-    if stop_words:
-        return _drop_stop_words(series.tolist(), lowercased=lowercase)
-    return series.str.split().str.join(" ").tolist()
+    return [_words(doc, lowercase, stop_words) for doc in series.tolist()]
 
 
 class TextCleaner(TransformerMixin, BaseEstimator):
