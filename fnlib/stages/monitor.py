@@ -22,7 +22,13 @@ import pandas as pd
 
 from fnlib.errors import InputError
 from fnlib.monitoring.drift import DriftThresholds
-from fnlib.monitoring.logs import FEEDBACK_COLUMNS, PREDICTION_COLUMNS, interval_days, read_log_csv
+from fnlib.monitoring.logs import (
+    FEEDBACK_COLUMNS,
+    PREDICTION_COLUMNS,
+    interval_days,
+    parse_utc,
+    read_log_csv,
+)
 from fnlib.monitoring.report import monitor_interval, report_row
 from fnlib.registry import current_champion
 from fnlib.stages.common import content_id
@@ -65,8 +71,8 @@ def _model_for(store: ObjectStore, predictions: pd.DataFrame, days: list[str]) -
 def day_interval(start: str, end: str) -> tuple[str, str]:
     """The interval to monitor. Scheduled and backfilled runs bring a real data interval;
     a manual run's interval is empty (start == end), so it monitors the day of its start."""
-    first = dt.datetime.fromisoformat(start)
-    last = dt.datetime.fromisoformat(end)
+    first = parse_utc(start, "interval start")
+    last = parse_utc(end, "interval end")
     if last > first:
         return first.isoformat(), last.isoformat()
     day = first.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -119,7 +119,13 @@ def find_manifest(store: ObjectStore, kind: str, object_id: str) -> tuple[Manife
     ref = store.head(key)
     if ref is None:
         raise InputError(f"no {kind} with id {object_id!r} (s3://{store.bucket}/{key} not found)")
-    return Manifest.from_dict(store.get_json(ref)), ref
+    manifest = Manifest.from_dict(_json(store.get_bytes(ref), ref.versioned_uri))
+    if (manifest.kind, manifest.id) != (kind, object_id):
+        raise InputError(
+            f"{ref.versioned_uri} holds the {manifest.kind} manifest {manifest.id!r}, not the "
+            f"{kind} {object_id!r}: the bucket was modified by hand, refusing to use it"
+        )
+    return manifest, ref
 
 
 def _json(data: bytes, uri: str) -> dict[str, Any]:
