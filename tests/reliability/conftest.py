@@ -5,9 +5,11 @@ duplicated)."""
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
@@ -26,17 +28,18 @@ def _reset(sock: socket.socket) -> None:
 
 
 class FaultProxy:
-    """Forwards TCP connections to an upstream endpoint; faults are switched on by the test.
+    r"""Forwards TCP connections to an upstream endpoint; faults are switched on by the test.
 
     - ``down()`` / ``up()``: every new connection is reset at once (endpoint gone) / forwarded.
     - ``stall()``: connections are accepted and read but never answered (a hung endpoint).
-    - ``arm(pattern, action, after, then_refuse)``: one shot. The first request whose bytes
-      contain ``pattern`` (e.g. ``b"PUT /bucket/datasets/"``) gets ``action``:
-      ``"cut_upload"`` forwards ``after`` more request bytes and resets the connection
-      (mid-upload), ``"cut_download"`` forwards the request and ``after`` bytes of the
-      response, then resets (mid-read), ``"refuse"`` resets before forwarding anything.
-      The next ``then_refuse`` connections are then reset too (the endpoint stays away while
-      the client retries), after which traffic flows again.
+    - ``arm(pattern, action, after, then_down_s)``: one shot. The first request whose bytes
+      match the regex ``pattern`` (e.g. ``rb"PUT /[^ ]*/test\.csv "``) gets ``action``:
+      ``"cut_upload"`` forwards the stream up to ``after`` bytes past the start of the
+      match and resets the connection (mid-upload), ``"cut_download"`` forwards the request
+      and ``after`` bytes of the response, then resets (mid-read), ``"refuse"`` resets
+      before forwarding anything.
+      For ``then_down_s`` seconds after that the endpoint stays away: open connections are
+      reset and new ones refused (while the client retries), then traffic flows again.
     """
 
     def __init__(self, upstream_url: str):
@@ -50,7 +53,7 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.mode = "pass"
         self.armed: dict[str, Any] | None = None
-        self.refuse_left = 0
+        self.down_until = 0.0
         self.fired = threading.Event()
         self.connections = 0
         self.resets = 0
@@ -69,16 +72,17 @@ class FaultProxy:
     def up(self) -> None:
         with self.lock:
             self.mode = "pass"
+            self.down_until = 0.0
 
     def stall(self) -> None:
         with self.lock:
             self.mode = "stall"
 
-    def arm(self, pattern: bytes, action: str, after: int = 0, then_refuse: int = 0) -> None:
+    def arm(self, pattern: bytes, action: str, after: int = 0, then_down_s: float = 0) -> None:
         assert action in ("cut_upload", "cut_download", "refuse")
         with self.lock:
-            self.armed = {"pattern": pattern, "action": action, "after": after,
-                          "then_refuse": then_refuse}
+            self.armed = {"pattern": re.compile(pattern), "action": action, "after": after,
+                          "then_down_s": then_down_s}
             self.fired.clear()
 
     def close(self) -> None:
@@ -95,9 +99,7 @@ class FaultProxy:
                 return
             with self.lock:
                 self.connections += 1
-                refuse = self.mode == "down" or self.refuse_left > 0
-                if self.refuse_left > 0:
-                    self.refuse_left -= 1
+                refuse = self.mode == "down" or time.monotonic() < self.down_until
                 mode = self.mode
             if refuse:
                 self.resets += 1
@@ -130,14 +132,21 @@ class FaultProxy:
         except OSError:
             pass
 
-    def _trigger(self, window: bytes) -> dict[str, Any] | None:
+    def _trigger(self, window: bytes) -> tuple[dict[str, Any], int] | None:
         with self.lock:
-            if self.armed and self.armed["pattern"] in window:
-                fired, self.armed = self.armed, None
-                self.refuse_left = fired["then_refuse"]
-                self.fired.set()
-                return fired
-        return None
+            match = self.armed["pattern"].search(window) if self.armed else None
+            if match is None:
+                return None
+            fired, self.armed = self.armed, None
+            stale: list[socket.socket] = []
+            if fired["then_down_s"]:
+                self.down_until = time.monotonic() + fired["then_down_s"]
+                stale, self._open = list(self._open), set()
+            self.fired.set()
+        for sock in stale:  # the endpoint went away: its keep-alive connections die too
+            self.resets += 1
+            _reset(sock)
+        return fired, match.start()
 
     def _kill(self, *socks: socket.socket) -> None:
         self.resets += 1
@@ -152,15 +161,15 @@ class FaultProxy:
                 if not data:
                     break
                 window = tail + data
-                fired = self._trigger(window)
-                if fired:
-                    start = window.index(fired["pattern"]) - len(tail)
+                hit = self._trigger(window)
+                if hit:
+                    fired, start = hit[0], hit[1] - len(tail)
                     if fired["action"] == "refuse":
                         upstream.sendall(data[: max(start, 0)])
                         self._kill(client, upstream)
                         return
                     if fired["action"] == "cut_upload":
-                        end = max(start, 0) + len(fired["pattern"]) + fired["after"]
+                        end = max(start, 0) + fired["after"]
                         upstream.sendall(data[:end])
                         while end >= len(data):  # the cut point lies in a later chunk
                             more = client.recv(CHUNK)
