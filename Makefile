@@ -13,14 +13,14 @@ DEMO_ARGS ?=
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[airflow,dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[airflow,kubernetes,dev]'
 	touch $@
 
 install: $(VENV)/.installed
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml docker-compose.docker-runtime.yaml
 	$(BIN)/hadolint docker/task.Dockerfile docker/airflow.Dockerfile
 
 test: lint

@@ -1,9 +1,11 @@
-# Airflow image: the official base plus fnlib, our DAGs and plugins.
+# Airflow image: the official base plus fnlib (with the providers of every task runtime), our
+# DAGs and plugins. Build from the project root:
+#   docker build -f docker/airflow.Dockerfile -t fn-airflow:0.1.0 .
 FROM apache/airflow:3.3.2-python3.11
 
 COPY --chown=airflow:root constraints.txt pyproject.toml README.md /opt/fn/
 COPY --chown=airflow:root fnlib /opt/fn/fnlib
-RUN pip install --no-cache-dir -c /opt/fn/constraints.txt "/opt/fn[airflow]"
+RUN pip install --no-cache-dir -c /opt/fn/constraints.txt "/opt/fn[airflow,kubernetes]"
 COPY --chown=airflow:root dags /opt/airflow/dags
 COPY --chown=airflow:root plugins /opt/airflow/plugins
 

@@ -1,10 +1,14 @@
-# Task image: fnlib and its pinned dependencies, `fn` as the entrypoint, non-root.
-FROM python:3.11-slim-bookworm
+# Task image: fnlib and its pinned dependencies (no Airflow), non-root, `fn` as the entrypoint.
+# The docker/kubernetes task runtimes (FN_TASK_RUNTIME) run the DAGs' task bodies in it; they
+# mount /var/lib/fn (feature cache, offline W&B runs) and pass the AWS/W&B settings.
+# Build from the project root:  docker build -f docker/task.Dockerfile -t fn-task:0.1.0 .
+FROM python:3.11.14-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    WANDB_DIR=/tmp/wandb \
+    FN_STACK_DIR=/var/lib/fn \
+    WANDB_DIR=/var/lib/fn \
     WANDB_SILENT=true \
     WANDB_X_DISABLE_STATS=true
 
@@ -12,10 +16,13 @@ WORKDIR /opt/fn
 COPY constraints.txt pyproject.toml README.md ./
 COPY fnlib ./fnlib
 RUN pip install --no-cache-dir -c constraints.txt . \
-    && useradd --create-home --uid 50000 fn
+    && useradd --create-home --uid 50000 fn \
+    && mkdir -p /var/lib/fn/cache \
+    && chown -R 50000 /var/lib/fn
 
 ARG FN_GIT_SHA=unknown
 ENV FN_GIT_SHA=${FN_GIT_SHA}
 USER 50000
+VOLUME ["/var/lib/fn"]
 ENTRYPOINT ["fn"]
 CMD ["--help"]

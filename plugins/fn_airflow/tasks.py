@@ -102,7 +102,7 @@ class FnTaskMixin:
                  **kwargs: Any) -> None:
         # each operator class sets ``__init__ = FnTaskMixin._fn_init``: Airflow applies
         # default_args only to an __init__ the class itself defines
-        super(FnTaskMixin, self).__init__(**kwargs)
+        super().__init__(**kwargs)
         self.fn_label = fn_label
         self.fn_publish = tuple(fn_publish)
 

@@ -1,0 +1,218 @@
+"""Every DAG under each task runtime (FN_TASK_RUNTIME = local | docker | kubernetes).
+
+Structure: operator types, image, command/entrypoint and the environment each container gets.
+Behaviour: fn_dataset runs under the docker runtime with dag.test(), each task body executed by
+the operator's own generated command in a separate process that sees only the container's
+environment (this machine has no Docker engine: the stand-in replaces the engine call alone).
+"""
+
+from __future__ import annotations
+
+import pickle
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE = "registry.example/fn-task:structure-test"
+PLANTED = "planted-worker-secret-3f9c1e"
+# tasks that stay on the worker in every runtime: control flow and XCom reshaping
+ON_WORKER = {"feature_settings", "configurations", "claim", "wait_for_request"}
+DAG_IDS = {"fn_dataset", "fn_tune", "fn_train", "fn_score", "fn_monitor", "fn_retrain"}
+PUBLIC_ENV = {"FN_TASK_CONTAINER", "FN_TASK_IMAGE", "FN_BUCKET", "FN_STACK_DIR", "WANDB_DIR",
+              "WANDB_MODE"}
+
+pytestmark = pytest.mark.dag
+
+
+@pytest.fixture(autouse=True)
+def _metadata_db(airflow_db):
+    """DagBag parsing records DAGs in the (temporary) metadata DB."""
+
+
+def _bag(monkeypatch, runtime: str):
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("FN_TASK_RUNTIME", runtime)
+    monkeypatch.setenv("FN_TASK_IMAGE", IMAGE)
+    monkeypatch.setenv("FN_DOCKER_NETWORK", "fn-net")
+    monkeypatch.setenv("FN_K8S_SECRET", "fn-credentials")
+    monkeypatch.setenv("FN_PLANTED_TOKEN", PLANTED)
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert not bag.import_errors, bag.import_errors
+    assert set(bag.dag_ids) == DAG_IDS
+    return bag
+
+
+def _operator_class(task):
+    return getattr(task, "operator_class", None) or type(task)
+
+
+def _kwarg(task, name):
+    """An operator argument, on a plain task or a mapped one (kept in partial_kwargs)."""
+    if hasattr(task, "partial_kwargs"):
+        return task.partial_kwargs[name]
+    return getattr(task, name)
+
+
+def _data_tasks(bag):
+    for dag_id in sorted(DAG_IDS):
+        for task in bag.get_dag(dag_id).tasks:
+            if task.task_id not in ON_WORKER:
+                yield dag_id, task
+
+
+@pytest.mark.parametrize("runtime,class_name", [("local", "FnLocalOperator"),
+                                                ("docker", "FnDockerOperator"),
+                                                ("kubernetes", "FnKubernetesOperator")])
+def test_every_data_task_uses_the_runtime_operator(monkeypatch, fn_bucket, runtime, class_name):
+    bag = _bag(monkeypatch, runtime)
+    seen = {(dag_id, task.task_id): _operator_class(task).__name__
+            for dag_id, task in _data_tasks(bag)}
+    assert len(seen) == 17, sorted(seen)
+    assert set(seen.values()) == {class_name}, seen
+    for dag_id in DAG_IDS:  # the worker-side tasks do not change with the runtime
+        for task in bag.get_dag(dag_id).tasks:
+            if task.task_id in ON_WORKER:
+                assert not _operator_class(task).__name__.startswith("Fn")
+
+
+def test_docker_runtime_image_command_and_environment(monkeypatch, fn_bucket):
+    bag = _bag(monkeypatch, "docker")
+    for dag_id, task in _data_tasks(bag):
+        where = f"{dag_id}.{task.task_id}"
+        assert _kwarg(task, "image") == IMAGE, where
+        # the image's entrypoint is the `fn` CLI; the decorator's command needs a plain exec
+        assert _kwarg(task, "entrypoint") == ["/usr/bin/env"], where
+        assert _kwarg(task, "network_mode") == "fn-net", where
+        env = _kwarg(task, "environment")
+        assert set(env) == PUBLIC_ENV, where
+        assert env["FN_TASK_CONTAINER"] == "1" and env["FN_TASK_IMAGE"] == IMAGE
+        assert env["FN_BUCKET"] == fn_bucket.bucket
+        assert PLANTED not in repr(env) and "testing" not in repr(env), where
+        mounts = _kwarg(task, "mounts")
+        assert [m["Target"] for m in mounts] == ["/var/lib/fn"], where
+    op = bag.get_dag("fn_train").get_task("train")
+    command = op.generate_command()
+    assert command.startswith("bash -cx") and "/tmp/script.py /tmp/script.in" in command
+
+
+def test_docker_credentials_travel_privately_at_run_time(monkeypatch, fn_bucket):
+    bag = _bag(monkeypatch, "docker")
+    op = bag.get_dag("fn_train").get_task("train")
+    op.fn_prepare({})
+    assert op.environment["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert op.environment["AWS_DEFAULT_REGION"] == "us-east-1"
+    # credentials: only in the private environment (never rendered, never in the UI)
+    assert "AWS_SECRET_ACCESS_KEY" not in op.environment
+    assert op._private_environment["AWS_ACCESS_KEY_ID"] == "testing"
+    assert op._private_environment["AWS_SECRET_ACCESS_KEY"] == "testing"
+    assert "AWS_SECRET_ACCESS_KEY" not in op.template_fields
+
+
+def test_kubernetes_runtime_pod_spec(monkeypatch, fn_bucket):
+    bag = _bag(monkeypatch, "kubernetes")
+    for dag_id, task in _data_tasks(bag):
+        where = f"{dag_id}.{task.task_id}"
+        assert _kwarg(task, "image") == IMAGE, where
+        assert _kwarg(task, "namespace") == "airflow", where
+        names = {v.name for v in _kwarg(task, "env_vars")}
+        assert names == PUBLIC_ENV, where
+        assert PLANTED not in repr(_kwarg(task, "env_vars")), where
+        [source] = _kwarg(task, "env_from")
+        assert source.secret_ref.name == "fn-credentials", where
+    op = bag.get_dag("fn_score").get_task("score")
+    cmds = op._generate_cmds()
+    assert cmds[:2] == ["bash", "-cx"] and "python /tmp/script.py" in cmds[2]
+    op.fn_prepare({})  # endpoint and region only: credentials come from the Secret
+    added = {v.name for v in op.env_vars} - PUBLIC_ENV
+    assert added == {"AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"}
+
+
+def test_unknown_runtime_is_refused(monkeypatch):
+    from fnlib import settings
+
+    monkeypatch.setenv("FN_TASK_RUNTIME", "lambda")
+    with pytest.raises(ValueError, match="FN_TASK_RUNTIME='lambda' is not one of"):
+        settings.task_runtime()
+
+
+@pytest.fixture
+def engine(monkeypatch, tmp_path):
+    """Stand-in for the Docker engine call: runs the operator's entrypoint + command in a new
+    process whose environment is exactly the container's (the state volume mapped to a temp
+    folder), and returns the pickled result the way DockerOperator retrieves it."""
+    from airflow.providers.docker.exceptions import DockerContainerFailedException
+    from airflow.providers.docker.operators.docker import DockerOperator
+
+    seen: list[dict] = []
+    state = tmp_path / "state"
+    state.mkdir()
+    # the task image has no Airflow: make `import airflow` fail in the stand-in's processes too
+    no_airflow = tmp_path / "image-site" / "airflow"
+    no_airflow.mkdir(parents=True)
+    (no_airflow / "__init__.py").write_text(
+        'raise ModuleNotFoundError("airflow is not installed in the task image")\n')
+
+    def run_container(self, context):
+        env = {k: v.decode() if isinstance(v, bytes) else str(v)
+               for k, v in {**self.environment, **self._private_environment}.items()}
+        seen.append({"task_id": self.task_id, "env": dict(env)})
+        env = {k: str(state) if v == "/var/lib/fn" else v for k, v in env.items()}
+        env["PATH"] = f"{Path(sys.executable).parent}:/usr/bin:/bin"
+        env["PYTHONPATH"] = str(no_airflow.parent)
+        done = subprocess.run([*self.entrypoint, *shlex.split(self.command)], env=env,
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        if done.returncode:
+            raise DockerContainerFailedException(
+                f"Docker container failed: {{'StatusCode': {done.returncode}}}\n"
+                + done.stderr[-3000:],
+                logs=done.stderr.splitlines())
+        with open(self.retrieve_output_path, "rb") as out:
+            return pickle.load(out)
+
+    monkeypatch.setattr(DockerOperator, "execute", run_container)
+    return seen
+
+
+def test_fn_dataset_runs_in_containers_with_only_their_environment(monkeypatch, fn_bucket,
+                                                                   airflow_db, engine):
+    from fnlib.storage.manifest import find_manifest
+
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    dag = _bag(monkeypatch, "docker").get_dag("fn_dataset")
+    dagrun = dag.test(run_conf={"source": "synthetic", "n_docs": 200, "seed": 11})
+    assert dagrun.state == "success"
+    assert [s["task_id"] for s in engine] == ["ingest", "prepare", "track", "commit"]
+    for call in engine:
+        env = call["env"]
+        assert set(env) == PUBLIC_ENV | {"AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION",
+                                         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                         "__PYTHON_SCRIPT", "__PYTHON_INPUT"}, call["task_id"]
+        assert PLANTED not in repr(env)
+    commit = dagrun.get_task_instance("commit").xcom_pull(task_ids="commit")
+    manifest, _ = find_manifest(fn_bucket, "dataset", commit["dataset_id"])
+    assert manifest.provenance["airflow"]["task_id"] == "commit"
+    assert manifest.params["seed"] == 11
+    # the outlet Asset event carries the ids even though the body ran in a container
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        extras = [e.extra for e in session.query(AssetEvent).all()]
+    assert {"dataset_id": commit["dataset_id"], "manifest_uri": commit["manifest_uri"]} in extras
+
+
+def test_bad_input_in_a_container_fails_without_retry(monkeypatch, fn_bucket, airflow_db,
+                                                      engine):
+    dag = _bag(monkeypatch, "docker").get_dag("fn_dataset")
+    before = fn_bucket.list_keys("raw/")
+    dagrun = dag.test(run_conf={"source": "csv", "path": "/nonexistent/corpus.csv"})
+    assert dagrun.state == "failed"
+    ti = dagrun.get_task_instance("ingest")
+    assert ti.state == "failed" and ti.try_number == 1, "bad input must not be retried"
+    assert [s["task_id"] for s in engine] == ["ingest"]
+    assert fn_bucket.list_keys("raw/") == before
