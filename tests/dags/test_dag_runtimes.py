@@ -80,6 +80,19 @@ def test_every_data_task_uses_the_runtime_operator(monkeypatch, fn_bucket, runti
                 assert not _operator_class(task).__name__.startswith("Fn")
 
 
+@pytest.mark.parametrize("runtime", ["local", "docker", "kubernetes"])
+def test_every_dag_serializes_under_each_runtime(monkeypatch, fn_bucket, runtime):
+    """What the dag-processor stores for the scheduler and the UI."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    bag = _bag(monkeypatch, runtime)
+    for dag_id in sorted(DAG_IDS):
+        data = DagSerialization.to_dict(bag.get_dag(dag_id))
+        restored = DagSerialization.from_dict(data)
+        assert set(restored.task_ids) == set(bag.get_dag(dag_id).task_ids), dag_id
+        assert PLANTED not in str(data) and "AWS_SECRET_ACCESS_KEY" not in str(data), dag_id
+
+
 def test_docker_runtime_image_command_and_environment(monkeypatch, fn_bucket):
     bag = _bag(monkeypatch, "docker")
     for dag_id, task in _data_tasks(bag):
