@@ -103,15 +103,27 @@ def run_approach(
     cpu0, wall0 = _usage()[0], time.perf_counter()
     splits = make_folds(labels, folds, seed)
     means: dict[str, dict[str, float]] = {}
+    parts: dict[str, float] = {}  # where the shared approach spends its wall time
+
+    def spent(part: str, since: float) -> float:
+        now = time.perf_counter()
+        parts[part] = parts.get(part, 0.0) + now - since
+        return now
+
     if name == "shared":  # clean once per variant; features once per key, freed after use
         for variant in dict.fromkeys(c.variant for c in cfgs):
+            t = time.perf_counter()
             cleaned = TextCleaner(variant).transform(texts)
+            t = spent(f"clean {variant}", t)
             for key in dict.fromkeys(c.feature_key for c in cfgs if c.variant == variant):
                 group = [c for c in cfgs if c.feature_key == key]
                 features = build_fold_features(cleaned, labels, group[0], splits, precleaned=True)
+                t = spent("fold features", t)
                 for cfg in group:
                     result = score_config(cfg, features, seed=seed)
                     means[cfg.config_id] = _means(result)
+                    t = spent(f"fit+score {cfg.model}", t)
+                del features
     elif name == "cache":
         with tempfile.TemporaryDirectory(prefix="fn-bench-cache-") as tmp:
             cache = FeatureCache(tmp)
@@ -164,55 +176,15 @@ def run_approach(
         "peak_rss_mb": peak,
         "rss_before_mb": rss_before,
         "means": means,
+        "parts": parts,
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--docs",
-        type=int,
-        default=None,
-        help="documents (synthetic: generated, default 5000; real: cap)",
-    )
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument(
-        "--source", choices=("synthetic", "liar", "fakenewsnet"), default="synthetic"
-    )
-    parser.add_argument("--data-dir", default=str(PROJECT.parent / "shared" / "data"))
-    parser.add_argument("--grid", choices=("default", "small"), default="default")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip-gridsearch", action="store_true", help="do not run GridSearchCV")
-    parser.add_argument("--naive", action="store_true", help="also run cross_validate per config")
-    parser.add_argument("--with-cache", action="store_true", help="also run through FeatureCache")
-    args = parser.parse_args(argv)
-
-    texts, labels, note = load_train(args)
-    configs = default_grid() if args.grid == "default" else small_grid()
-    n_keys = len({c.feature_key for c in configs})
-    print(
-        f"{note}\ntrain split: {len(texts)} docs, mean {np.mean([len(t) for t in texts]):.0f} chars, "
-        f"{labels.mean():.1%} fake; grid {args.grid}: {len(configs)} configs, {n_keys} feature keys, "
-        f"{args.folds} folds; {multiprocessing.cpu_count()} CPUs"
-    )
-    approaches = ["shared"] + (["cache"] if args.with_cache else [])
-    approaches += ([] if args.skip_gridsearch else ["gridsearch"]) + (
-        ["naive"] if args.naive else []
-    )
-    dicts = [c.to_dict() for c in configs]
-    runs: dict[str, dict[str, Any]] = {}
-    for name in approaches:
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            runs[name] = pool.submit(
-                run_approach, name, texts, labels, dicts, args.folds, args.seed
-            ).result()
-        print(f"  {name:<11} done in {runs[name]['wall']:.1f}s", flush=True)
-
+def _table(runs: dict[str, dict[str, Any]], configs: list[ModelConfig], dicts: list[dict]) -> None:
     base = runs["shared"]
     print(
-        f"\n{'approach':<11} {'wall s':>8} {'cpu s':>8} {'peak RSS MiB':>13} {'best (mean f1)':<58} {'max |diff|':>10}"
+        f"\n{'approach':<11} {'wall s':>8} {'cpu s':>8} {'peak RSS MiB':>13} "
+        f"{'best (mean f1)':<58} {'max |diff|':>10}"
     )
     for name, run in runs.items():
         results = [
@@ -237,18 +209,124 @@ def main(argv: list[str] | None = None) -> int:
             for m in base["means"][cid]
         }
         diff_metric, diff = max(gaps, key=lambda g: g[1])
+        run["max_diff"] = diff
         print(
             f"{name:<11} {run['wall']:>8.1f} {run['cpu']:>8.1f} {run['peak_rss_mb']:>13.0f} "
             f"{best_text:<58} {diff:>10.2e} {diff_metric if diff else ''}"
         )
     before = ", ".join(f"{k} {v['rss_before_mb']:.0f}" for k, v in runs.items())
     print(f"peak RSS includes interpreter, imports and data; RSS before each run (MiB): {before}")
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in base["parts"].items())
+    print(f"shared wall time by part (s): {parts}")
     for name in runs:
         if name != "shared":
             print(
                 f"speed-up vs {name}: wall {runs[name]['wall'] / base['wall']:.1f}x, "
                 f"cpu {runs[name]['cpu'] / base['cpu']:.1f}x"
             )
+
+
+def _scaling(rows: list[dict[str, Any]]) -> None:
+    """One line per size: the shared approach's cost relative to the smallest size."""
+    print("\nSCALING (shared approach; ratios against the first size of this run)")
+    print(
+        f"{'docs':>8} {'train':>8} {'wall s':>8} {'cpu s':>8} {'peak MiB':>9} "
+        f"{'ms/doc':>7} {'x docs':>7} {'x wall':>7} {'GridSearchCV s':>15} {'speed-up':>9}"
+    )
+    first = rows[0]
+    for row in rows:
+        shared = row["runs"]["shared"]
+        grid = row["runs"].get("gridsearch")
+        grid_text = f"{grid['wall']:>15.1f} {grid['wall'] / shared['wall']:>8.1f}x" if grid else (
+            f"{'not run':>15} {'-':>9}"
+        )
+        print(
+            f"{row['docs']:>8} {row['train']:>8} {shared['wall']:>8.1f} {shared['cpu']:>8.1f} "
+            f"{shared['peak_rss_mb']:>9.0f} {1000 * shared['wall'] / row['train']:>7.2f} "
+            f"{row['train'] / first['train']:>6.1f}x "
+            f"{shared['wall'] / first['runs']['shared']['wall']:>6.1f}x {grid_text}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--docs",
+        type=int,
+        default=None,
+        help="documents (synthetic: generated, default 5000; real: cap)",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=None,
+        help="synthetic only: several sizes in one run, with a scaling table at the end",
+    )
+    parser.add_argument(
+        "--baselines-max",
+        type=int,
+        default=None,
+        help="run GridSearchCV / naive only at sizes up to this many documents",
+    )
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--source", choices=("synthetic", "liar", "fakenewsnet"), default="synthetic"
+    )
+    parser.add_argument("--data-dir", default=str(PROJECT.parent / "shared" / "data"))
+    parser.add_argument("--grid", choices=("default", "small"), default="default")
+    parser.add_argument(
+        "--models", default=None, help="comma-separated subset of the grid's models"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-gridsearch", action="store_true", help="do not run GridSearchCV")
+    parser.add_argument("--naive", action="store_true", help="also run cross_validate per config")
+    parser.add_argument("--with-cache", action="store_true", help="also run through FeatureCache")
+    args = parser.parse_args(argv)
+
+    if args.source != "synthetic" and not (Path(args.data_dir) / args.source).is_dir():
+        print(f"skipped: real data {Path(args.data_dir) / args.source} is absent")
+        return 0
+    models = tuple(args.models.split(",")) if args.models else None
+    grid_fn = default_grid if args.grid == "default" else small_grid
+    configs = grid_fn(models) if models else grid_fn()
+    dicts = [c.to_dict() for c in configs]
+    n_keys = len({c.feature_key for c in configs})
+    sizes = args.sizes if args.sizes and args.source == "synthetic" else [args.docs]
+    rows = []
+    for size in sizes:
+        args.docs = size
+        t0 = time.perf_counter()
+        texts, labels, note = load_train(args)
+        print(
+            f"\n=== {note}\ntrain split: {len(texts)} docs (prepared in "
+            f"{time.perf_counter() - t0:.0f}s), mean {np.mean([len(t) for t in texts]):.0f} "
+            f"chars, {labels.mean():.1%} fake; grid {args.grid}"
+            f"{' models ' + args.models if args.models else ''}: {len(configs)} configs, "
+            f"{n_keys} feature keys, {args.folds} folds; {multiprocessing.cpu_count()} CPUs",
+            flush=True,
+        )
+        baselines = args.baselines_max is None or len(texts) <= args.baselines_max
+        approaches = ["shared"] + (["cache"] if args.with_cache else [])
+        if baselines:
+            approaches += ([] if args.skip_gridsearch else ["gridsearch"])
+            approaches += ["naive"] if args.naive else []
+        else:
+            print(f"  baselines not run at this size (--baselines-max {args.baselines_max})")
+        runs: dict[str, dict[str, Any]] = {}
+        for name in approaches:
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                runs[name] = pool.submit(
+                    run_approach, name, texts, labels, dicts, args.folds, args.seed
+                ).result()
+            print(f"  {name:<11} done in {runs[name]['wall']:.1f}s", flush=True)
+        _table(runs, configs, dicts)
+        rows.append({"docs": size, "train": len(texts), "runs": runs})
+        del texts, labels
+    if len(rows) > 1:
+        _scaling(rows)
     return 0
 
 

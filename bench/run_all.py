@@ -1,0 +1,134 @@
+"""The benchmark suite: every ``bench/`` script in turn, each printing ratios measured side by side.
+
+``make bench`` runs this with ``nice -n 10`` (the machines are shared). Profiles:
+
+``--quick``   ~5 min on an idle 2-core machine: parse times, denoising on 5k articles, the
+              small grid on 5k articles vs GridSearchCV and naive, training/scoring at 20k.
+default       ~25 min: parse times; denoising on 20k articles and the real sets; the default
+              grid on 5k articles vs GridSearchCV, naive and the cache path; the default grid on
+              LIAR and FakeNewsNet vs GridSearchCV (scores); training/scoring at 45k.
+``--full``    hours: the default, plus the default grid at 5k/20k/45k (GridSearchCV at 5k and 20k
+              only), the project's side alone at 200k, training/scoring at 45k and 200k, and the
+              main job end to end on the local stack (``--e2e`` adds only that to a profile).
+
+``--only NAME ...`` runs the named steps of the chosen profile. Real-data steps skip with a
+message when ``../shared/data`` is absent. The output is also written to ``--log``.
+
+    python bench/run_all.py [--quick | --full] [--e2e] [--only tune-5k text]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+PROJECT = BENCH.parent
+
+QUICK = [
+    ("parse", ["parse_bench.py", "--repeat", "1"]),
+    ("text", ["text_bench.py", "--docs", "5000", "--repeat", "1"]),
+    ("tune-5k-small", ["tune_bench.py", "--docs", "5000", "--grid", "small", "--naive"]),
+    ("train-20k", ["train_bench.py", "--sizes", "20000", "--configs", "linsvm"]),
+]
+DEFAULT = [
+    ("parse", ["parse_bench.py", "--repeat", "3"]),
+    ("text", ["text_bench.py", "--docs", "20000"]),
+    ("tune-5k", ["tune_bench.py", "--docs", "5000", "--naive", "--with-cache"]),
+    ("tune-liar", ["tune_bench.py", "--source", "liar"]),
+    ("tune-fakenewsnet", ["tune_bench.py", "--source", "fakenewsnet"]),
+    ("train-45k", ["train_bench.py", "--sizes", "45000"]),
+]
+FULL = DEFAULT[:2] + [
+    ("tune-scaling", ["tune_bench.py", "--sizes", "5000", "20000", "45000", "--naive",
+                      "--baselines-max", "20000"]),
+    ("tune-200k", ["tune_bench.py", "--docs", "200000", "--skip-gridsearch"]),
+] + DEFAULT[3:5] + [
+    ("train", ["train_bench.py", "--sizes", "45000", "200000"]),
+]
+E2E = ("e2e", ["e2e_bench.py"])
+
+
+def machine() -> str:
+    mem = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kib = int(meminfo.read_text().split()[1])
+        mem = f", {kib / 2**20:.0f} GiB RAM"
+    load = f", load {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    cpu = platform.processor() or platform.machine()
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = " " + line.split(":", 1)[1].strip()
+                break
+    return (f"{platform.node()}: {os.cpu_count()} CPUs{model} ({cpu}){mem}{load}; "
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true")
+    size.add_argument("--full", action="store_true")
+    parser.add_argument("--e2e", action="store_true", help="also run the main job end to end")
+    parser.add_argument("--only", nargs="+", default=None, help="run only these steps")
+    parser.add_argument("--log", default=None, help="also write the output here "
+                        "(default: /tmp/fn-bench-<time>.log)")
+    args = parser.parse_args(argv)
+
+    steps = QUICK if args.quick else FULL if args.full else DEFAULT
+    if (args.e2e or args.full) and E2E not in steps:
+        steps = [*steps, E2E]
+    if args.only:
+        unknown = set(args.only) - {name for name, _ in steps}
+        if unknown:
+            names = ", ".join(name for name, _ in steps)
+            parser.error(f"unknown step(s) {sorted(unknown)}; this profile has: {names}")
+        steps = [s for s in steps if s[0] in args.only]
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    log_path = Path(args.log or f"/tmp/fn-bench-{stamp}.log")
+    with log_path.open("w") as log:
+
+        def out(text: str) -> None:
+            print(text, flush=True)
+            log.write(text + "\n")
+            log.flush()
+
+        out(f"benchmark suite {stamp}; {machine()}")
+        try:
+            sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT,
+                                 capture_output=True, text=True).stdout.strip()
+        except OSError:
+            sha = ""
+        out(f"steps: {', '.join(name for name, _ in steps)}; git {sha or 'unknown'}; "
+            f"log {log_path}")
+        summary = []
+        for name, cmd in steps:
+            out(f"\n##### {name}: python bench/{' '.join(cmd)}")
+            start = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, str(BENCH / cmd[0]), *cmd[1:]], cwd=PROJECT,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                out(line.rstrip("\n"))
+            code = proc.wait()
+            summary.append((name, code, time.perf_counter() - start))
+        out("\n##### summary")
+        for name, code, seconds in summary:
+            out(f"  {name:<18} {'ok' if code == 0 else f'FAILED ({code})':<12} {seconds:>7.0f}s")
+    return 0 if all(code == 0 for _, code, _ in summary) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
