@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fnlib.errors import InputError
-from fnlib.storage.objects import ObjectRef, ObjectStore, check_key, parse_s3_uri
+from fnlib.storage.objects import (
+    ConcurrentUpdate,
+    ObjectRef,
+    ObjectStore,
+    canonical_json,
+    check_key,
+    parse_s3_uri,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +94,7 @@ def commit_manifest(store: ObjectStore, manifest: Manifest) -> ObjectRef:
     key = manifest_key(manifest.kind, manifest.id)
     existing = store.head(key)
     if existing is not None:
-        current = Manifest.from_dict(store.get_json(existing))
-        same = {n: r.sha256 for n, r in current.objects.items()} == {
-            n: r.sha256 for n, r in manifest.objects.items()
-        }
-        if same:
+        if _same_objects(store, existing, manifest):
             log.info("%s %s already committed at %s", manifest.kind, manifest.id, existing.versioned_uri)
             return existing
         log.warning("%s %s: committed manifest differs, writing a new version", manifest.kind, manifest.id)
@@ -99,7 +102,24 @@ def commit_manifest(store: ObjectStore, manifest: Manifest) -> ObjectRef:
         head = store.head(ref.key, ref.version_id)
         if head is None or head.sha256 != ref.sha256:
             raise InputError(f"manifest {manifest.id}: object {name} ({ref.versioned_uri}) is missing or changed")
-    return store.put_json(key, manifest.to_dict())
+    # conditional write: two runs committing the same id at once (a retry racing its first
+    # try, two DAG runs with the same inputs) leave one manifest version, not two
+    try:
+        return store.put_if_unchanged(key, canonical_json(manifest.to_dict()), existing)
+    except ConcurrentUpdate:
+        winner = store.head(key)
+        if winner is not None and _same_objects(store, winner, manifest):
+            log.info("%s %s was committed concurrently at %s; keeping it", manifest.kind,
+                     manifest.id, winner.versioned_uri)
+            return winner
+        raise
+
+
+def _same_objects(store: ObjectStore, ref: ObjectRef, manifest: Manifest) -> bool:
+    current = Manifest.from_dict(store.get_json(ref))
+    return {n: r.sha256 for n, r in current.objects.items()} == {
+        n: r.sha256 for n, r in manifest.objects.items()
+    }
 
 
 def load_manifest(store: ObjectStore, uri: str, sha256: str | None = None) -> tuple[Manifest, ObjectRef]:
