@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from scipy.special import expit
+from sklearn.pipeline import Pipeline
 
 from fnlib.data.schema import FAKE
 from fnlib.errors import InputError
@@ -89,12 +90,17 @@ def score_texts(pipeline: Any, texts: Sequence[str]) -> tuple[np.ndarray, np.nda
         raise InputError(
             f"the model must be a fitted binary classifier of 0/1 labels, classes {classes}"
         )
-    items = list(texts)
-    predictions = np.asarray(pipeline.predict(items)).astype(np.int64)
-    if hasattr(pipeline, "predict_proba"):
-        scores = np.asarray(pipeline.predict_proba(items))[:, classes.index(FAKE)]
-    elif hasattr(pipeline, "decision_function"):
-        decision = np.asarray(pipeline.decision_function(items), dtype=float)
+    items: Any = list(texts)
+    model = pipeline
+    if isinstance(pipeline, Pipeline) and len(pipeline.steps) > 1:
+        # clean and vectorise once: predict and predict_proba would each run every step again
+        items = pipeline[:-1].transform(items)
+        model = pipeline[-1]
+    predictions = np.asarray(model.predict(items)).astype(np.int64)
+    if hasattr(model, "predict_proba"):
+        scores = np.asarray(model.predict_proba(items))[:, classes.index(FAKE)]
+    elif hasattr(model, "decision_function"):
+        decision = np.asarray(model.decision_function(items), dtype=float)
         scores = expit(decision if classes[1] == FAKE else -decision)
     else:
         raise InputError("the model has neither predict_proba nor decision_function")
