@@ -25,7 +25,9 @@ def botocore_config(
     on throttling, 5xx and connection errors), bounded connect and read timeouts."""
     from botocore.config import Config
 
-    options = dict(RETRY_CONFIG)
+    # copy the nested dict too: botocore rewrites ``retries`` in place (max_attempts ->
+    # total_max_attempts), which would change the module constant for every later client
+    options = {**RETRY_CONFIG, "retries": dict(RETRY_CONFIG["retries"])}
     if max_attempts is not None:
         options["retries"] = {"mode": "standard", "max_attempts": max_attempts}
     if connect_timeout is not None:

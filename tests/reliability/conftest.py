@@ -5,6 +5,7 @@ duplicated)."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 import socket
 import struct
@@ -253,3 +254,23 @@ def rel():
 
     return SimpleNamespace(proxied_store=proxied_store, all_versions=all_versions,
                            version_count=version_count)
+
+
+@pytest.fixture
+def run_dag(dagbag):
+    """``dag.test()`` that leaves the DAG as it found it. In-process runs merge the run conf
+    into the tasks' params objects, so a key passed once would silently become the default of
+    every later run of that DAG in the session."""
+
+    def run(dag_id: str, **kwargs: Any):
+        dag = dagbag.get_dag(dag_id)
+        saved = {t.task_id: copy.deepcopy(t.params) for t in dag.tasks}
+        saved_dag = copy.deepcopy(dag.params)
+        try:
+            return dag.test(**kwargs)
+        finally:
+            for t in dag.tasks:
+                t.params = saved[t.task_id]
+            dag.params = saved_dag
+
+    return run

@@ -454,15 +454,14 @@ def test_formula_rows_in_incoming_files_are_rejected_and_defused(world, rel):
     assert frame["id"].tolist() == ["n1"]
 
 
-def test_bad_params_and_bad_files_fail_the_dag_without_retry(dagbag, fn_bucket, tmp_path, rel):
+def test_bad_params_and_bad_files_fail_the_dag_without_retry(run_dag, fn_bucket, tmp_path, rel):
     """Through Airflow: a typo in the run conf and a formula-injection file both fail the
     ingest task on its first try (bad input is not retried) and write nothing."""
     path = tmp_path / "formula.csv"
-    path.write_text(_csv(_with(1, 1, "=1+1")))
+    path.write_text(_csv([r[1:] for r in _with(1, 1, "=1+1")], ("text", "label")))
     before = rel.all_versions(fn_bucket)
-    for conf in ({"source": "synthetic", "n_docz": 50},
-                 {"source": "csv", "path": str(path), "options": {"id_column": "id"}}):
-        run = dagbag.get_dag("fn_dataset").test(run_conf=conf)
+    for conf in ({"source": "synthetic", "n_docz": 50}, {"source": "csv", "path": str(path)}):
+        run = run_dag("fn_dataset", run_conf=conf)
         assert run.state == "failed", conf
         ingest = run.get_task_instance("ingest")
         assert ingest.state == "failed" and ingest.try_number == 1, (conf, ingest.try_number)

@@ -144,7 +144,7 @@ def _versions(store, rel) -> dict[str, int]:
     return {k: len(v) for k, v in rel.all_versions(store).items()}
 
 
-def test_every_dag_cleared_and_rerun_keeps_ids_and_versions(dagbag, dag_world, rel):
+def test_every_dag_cleared_and_rerun_keeps_ids_and_versions(run_dag, dag_world, rel):
     """fn_dataset, fn_tune, fn_train, fn_score, fn_monitor: one run, the same run cleared and
     re-run (same logical date), and a second run with the same inputs."""
     store = dag_world["store"]
@@ -152,16 +152,16 @@ def test_every_dag_cleared_and_rerun_keeps_ids_and_versions(dagbag, dag_world, r
 
     def three_runs(dag_id: str, conf: dict[str, Any] | None, task: str, key: str,
                    logical: dt.datetime = when, second_run: bool = True) -> Any:
-        dag = dagbag.get_dag(dag_id)
-        first = dag.test(run_conf=conf, logical_date=logical)
+        first = run_dag(dag_id, run_conf=conf, logical_date=logical)
         assert first.state == "success", dag_id
         value = first.get_task_instance(task).xcom_pull(task_ids=task)[key]
         before = _versions(store, rel)
-        cleared = dag.test(run_conf=conf, logical_date=logical)  # clear + re-run
+        cleared = run_dag(dag_id, run_conf=conf, logical_date=logical)  # clear + re-run
         assert cleared.logical_date == first.logical_date
         runs = [cleared]
         if second_run:
-            runs.append(dag.test(run_conf=conf, logical_date=logical + dt.timedelta(hours=1)))
+            runs.append(run_dag(dag_id, run_conf=conf,
+                                logical_date=logical + dt.timedelta(hours=1)))
         for run in runs:
             assert run.state == "success", dag_id
             assert run.get_task_instance(task).xcom_pull(task_ids=task)[key] == value, dag_id
@@ -252,23 +252,24 @@ def test_monitoring_backfill_reruns_safely(models, rel):
     store = models["store"]
     _wipe_registry(store)
     promote(store, models["trained"][1]["model_id"], "base")
-    simulate(store, days=3, start_day=DAYS[0], seed=6, docs_per_day=50, drift_day=1,
+    days = ["2026-08-01", "2026-08-02", "2026-08-03"]  # not monitored by any other test
+    simulate(store, days=3, start_day=days[0], seed=6, docs_per_day=50, drift_day=1,
              drift_kinds=("topic", "length"), source="test")
-    score_incoming(store, days=DAYS)
+    score_incoming(store, days=days)
 
     def backfill_day(day: str) -> dict[str, Any]:
         return monitor(store, f"{day}T00:00:00+00:00",
                        (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
                        + "T00:00:00+00:00")
 
-    first = [backfill_day(d) for d in DAYS]
+    first = [backfill_day(d) for d in days]
     before = rel.all_versions(store)
-    again = [backfill_day(d) for d in DAYS]
-    parallel = race([lambda d=d: backfill_day(d) for d in DAYS])
+    again = [backfill_day(d) for d in days]
+    parallel = race([lambda d=d: backfill_day(d) for d in days])
     assert not [p for p in parallel if isinstance(p, Exception)], parallel
     for runs in (again, parallel):
         assert [r["report"]["version_id"] for r in runs] == [
             r["report"]["version_id"] for r in first]
         assert [r["retrain_request"] for r in runs] == [r["retrain_request"] for r in first]
     assert rel.all_versions(store) == before
-    assert all(len(store.list_versions(report_key(d))) == 1 for d in DAYS)
+    assert all(len(store.list_versions(report_key(d))) == 1 for d in days)

@@ -54,9 +54,16 @@ def assert_consistent(store, rel) -> dict[str, int]:
 
 
 def test_retry_policy_is_deliberate():
-    from fnlib.storage.client import RETRY_CONFIG, botocore_config
+    """Standard mode (exponential backoff with jitter), 5 retries, bounded timeouts; building
+    clients never alters the policy (botocore rewrites the retries dict it is given)."""
+    from fnlib.storage.client import RETRY_CONFIG, botocore_config, make_s3_client
 
-    assert RETRY_CONFIG["retries"] == {"mode": "standard", "max_attempts": 5}
+    for _ in range(2):
+        client = make_s3_client("http://127.0.0.1:9", "us-east-1")
+        assert RETRY_CONFIG["retries"] == {"mode": "standard", "max_attempts": 5}
+        assert botocore_config().retries == {"mode": "standard", "max_attempts": 5}
+        # botocore counts the first try too: 1 try + 5 retries
+        assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 6}
     assert 0 < RETRY_CONFIG["connect_timeout"] <= 10 and 0 < RETRY_CONFIG["read_timeout"] <= 120
     config = botocore_config(2, read_timeout=3)
     assert config.retries == {"mode": "standard", "max_attempts": 2}
@@ -184,13 +191,13 @@ def test_moto_server_stopped_and_restarted(rel):
 
 
 @pytest.fixture
-def fast_retries(dagbag):
+def fast_retries(dagbag, run_dag):
     """fn_dataset with a 1 s retry delay (the DAG's policy is 2 retries, 10 s apart)."""
     dag = dagbag.get_dag("fn_dataset")
     saved = {t.task_id: t.retry_delay for t in dag.tasks}
     for t in dag.tasks:
         t.retry_delay = dt.timedelta(seconds=1)
-    yield dag
+    yield lambda **kwargs: run_dag("fn_dataset", **kwargs)
     for t in dag.tasks:
         t.retry_delay = saved[t.task_id]
 
@@ -207,7 +214,7 @@ def test_airflow_retry_recovers_from_an_outage_mid_upload(fast_retries, fn_bucke
     }))
     fault_proxy.arm(rb"PUT /[^ ]*/datasets/[^ ]*/test\.csv ", "cut_upload", after=2_000,
                     then_down_s=2)
-    run = fast_retries.test(run_conf={"source": "synthetic", "n_docs": 260, "seed": 4242})
+    run = fast_retries(run_conf={"source": "synthetic", "n_docs": 260, "seed": 4242})
     assert fault_proxy.fired.is_set(), "the fault never happened"
     assert run.state == "success"
     prepare = run.get_task_instance("prepare")

@@ -221,7 +221,7 @@ def _leaks(text: str) -> list[str]:
     return [s for s in SECRETS if s in text]
 
 
-def test_planted_secrets_never_leak(dagbag, fn_bucket, moto_endpoint, tmp_path, monkeypatch,
+def test_planted_secrets_never_leak(run_dag, fn_bucket, moto_endpoint, tmp_path, monkeypatch,
                                     caplog, capfd):
     """Credentials in the Airflow connection, the AWS env and a W&B API key; a successful and
     a failing fn_dataset run, failing storage calls; then grep every log line, XCom value, object version in
@@ -241,8 +241,7 @@ def test_planted_secrets_never_leak(dagbag, fn_bucket, moto_endpoint, tmp_path, 
     caplog.set_level(logging.INFO)
     bad = tmp_path / "bad.csv"
     bad.write_text("id,text,label\na,=1+1,fake\n")
-    dag = dagbag.get_dag("fn_dataset")
-    runs = [dag.test(run_conf=conf) for conf in (
+    runs = [run_dag("fn_dataset", run_conf=conf) for conf in (
         {"source": "synthetic", "n_docs": 220, "seed": 99},
         {"source": "csv", "path": str(bad)},
     )]
