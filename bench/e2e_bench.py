@@ -84,6 +84,9 @@ def split_run(run: dict[str, Any], tis: list[dict[str, Any]]) -> dict[str, Any]:
         wall = run_end - run_start
     compute = union_length(intervals)
     return {
+        "first_task": min((a for a, _ in intervals), default=None),
+        "last_task": max((b for _, b in intervals), default=None),
+        "min_task": min((b - a for a, b in intervals), default=None),
         "wall": wall,
         "compute": compute,
         "overhead": max(wall - compute, 0.0),
@@ -106,6 +109,10 @@ def collect(client: AirflowClient) -> dict[str, list[dict[str, Any]]]:
             print(f"  {dag_id}: cannot list runs ({exc})")
             continue
         rows = [split_run(r, client.task_instances(dag_id, r["dag_run_id"])) for r in runs]
+        unfinished = [r for r in rows if r["state"] not in ("success", "failed")]
+        if unfinished:  # e.g. fn_retrain's next run, waiting in its sensor
+            print(f"  {dag_id}: {len(unfinished)} unfinished run(s) left out")
+        rows = [r for r in rows if r["state"] in ("success", "failed")]
         out[dag_id] = sorted(rows, key=lambda r: r["start"] or 0.0)
     return out
 
@@ -132,11 +139,15 @@ def report(by_dag: dict[str, list[dict[str, Any]]], demo_wall: float) -> None:
           f"{overhead / wall if wall else 0:>10.0%}")
     print("(fn_monitor backfill runs overlap (max_active_runs=2): their summed wall exceeds "
           "the elapsed time)")
-    chain = [by_dag.get(d, [None])[0] for d in ("fn_dataset", "fn_tune", "fn_train")]
+    chain = [(by_dag.get(d) or [None])[0] for d in ("fn_dataset", "fn_tune", "fn_train")]
     if all(chain):
-        gaps = [chain[i + 1]["start"] - chain[i]["end"] for i in range(2)]
-        print(f"Asset trigger latency: fn_dataset end -> fn_tune start {gaps[0]:.1f}s, "
-              f"fn_tune end -> fn_train start {gaps[1]:.1f}s")
+        gaps = [chain[i + 1]["first_task"] - chain[i]["last_task"] for i in range(2)]
+        print(f"Asset trigger latency (last task of the producer -> first task of the consumer): "
+              f"fn_dataset -> fn_tune {gaps[0]:.1f}s, fn_tune -> fn_train {gaps[1]:.1f}s")
+    shortest = [r["min_task"] for runs in by_dag.values() for r in runs if r["min_task"]]
+    if shortest:
+        print(f"shortest task instance: {min(shortest):.2f}s (a floor for the fixed cost of a task: "
+              f"process start, DAG parse, API calls - counted as compute above)")
     print("\ntask durations (summed over map indexes):")
     for dag_id, runs in by_dag.items():
         if dag_id not in ("fn_dataset", "fn_tune", "fn_train", "fn_score", "fn_retrain"):
