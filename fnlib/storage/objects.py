@@ -143,23 +143,45 @@ class ObjectStore:
     def put_bytes(
         self, key: str, data: bytes, *, content_type: str = "application/octet-stream"
     ) -> ObjectRef:
-        """Write ``data`` at ``key`` unless the current version already holds the same bytes."""
+        """Write ``data`` at ``key`` unless the current version already holds the same bytes.
+
+        A first write is conditional (``If-None-Match: *``): two writers racing to create the
+        same content-addressed object leave one version; the loser gets the winner's ref if the
+        bytes are the same, :class:`ConcurrentUpdate` if they differ.
+        """
+        from botocore.exceptions import ClientError
+
         check_key(key)
         digest = sha256_hex(data)
         current = self.head(key)
         if current is not None and current.sha256 == digest and current.size == len(data):
             log.info("unchanged, kept %s", current.versioned_uri)
             return current
-        response = self._call(
-            "put_object",
-            key,
-            Bucket=self.bucket,
-            Key=key,
-            Body=data,
-            ContentType=content_type,
-            ServerSideEncryption=self.encryption,
-            Metadata={SHA256_META: digest},
-        )
+        condition = {"IfNoneMatch": "*"} if current is None else {}
+        try:
+            response = self._call(
+                "put_object",
+                key,
+                raw=True,
+                Bucket=self.bucket,
+                Key=key,
+                Body=data,
+                ContentType=content_type,
+                ServerSideEncryption=self.encryption,
+                Metadata={SHA256_META: digest},
+                **condition,
+            )
+        except ClientError as exc:
+            if _error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                raise self._wrap(exc, "put_object", key) from exc
+            winner = self.head(key)
+            if winner is not None and winner.sha256 == digest and winner.size == len(data):
+                log.info("written concurrently with the same bytes, kept %s", winner.versioned_uri)
+                return winner
+            raise ConcurrentUpdate(
+                f"s3://{self.bucket}/{key} was created by another writer with different bytes "
+                "while this one was writing; re-run the step"
+            ) from exc
         version = response.get("VersionId")
         if not version or version == "null":
             raise StorageError(

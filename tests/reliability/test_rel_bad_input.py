@@ -467,3 +467,11 @@ def test_bad_params_and_bad_files_fail_the_dag_without_retry(run_dag, fn_bucket,
         assert ingest.state == "failed" and ingest.try_number == 1, (conf, ingest.try_number)
         assert run.get_task_instance("commit").state != "success"
     assert rel.all_versions(fn_bucket) == before
+
+
+def test_the_report_lists_every_case():
+    """docs/reliability.md carries the table of cases and the count of this suite."""
+    report = (Path(__file__).resolve().parents[2] / "docs" / "reliability.md").read_text()
+    missing = [c.id for c in CASES if f"| `{c.id}` | {c.entry} |" not in report]
+    assert not missing, f"cases missing from docs/reliability.md: {missing}"
+    assert f"| {len(CASES)} + 2 + 2 = {len(CASES) + 4} |" in report

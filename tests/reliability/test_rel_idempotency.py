@@ -230,6 +230,25 @@ def test_racing_commits_of_the_same_dataset_write_one_manifest(store, rel):
     assert len(store.list_versions(key)) == 1
 
 
+def test_racing_uploads_of_the_same_data_write_one_version(store, rel):
+    """Two runs preparing the same dataset at once (a retry racing its first try)."""
+    request = DatasetRequest(source="synthetic", n_docs=300, seed=33)
+    ingested = dataset.ingest(store, request)
+    before = rel.all_versions(store)
+    outcomes = race([lambda: dataset.prepare(store, ingested, request) for _ in range(4)])
+    assert all(isinstance(o, dict) for o in outcomes), outcomes
+    assert len({o["dataset_id"] for o in outcomes}) == 1
+    assert len({o["objects"]["train"]["version_id"] for o in outcomes}) == 1
+    written = {k: v for k, v in rel.all_versions(store).items() if k not in before}
+    assert len(written) == 3 and all(len(v) == 1 for v in written.values()), written
+    # different bytes racing for one new key: one wins, the other is told, nothing is lost
+    outcomes = race([lambda b=b: store.put_bytes("datasets/ds-race/x.bin", b)
+                     for b in (b"one", b"two")])
+    kinds = sorted(type(o).__name__ for o in outcomes)
+    assert kinds == ["ConcurrentUpdate", "ObjectRef"] or kinds == ["ObjectRef", "ObjectRef"]
+    assert len(store.list_versions("datasets/ds-race/x.bin")) == kinds.count("ObjectRef")
+
+
 def test_racing_retrain_runs_claim_a_request_once(models):
     store = models["store"]
     _wipe_registry(store)
