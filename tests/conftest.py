@@ -119,7 +119,38 @@ def fn_bucket(moto_endpoint):
 def dagbag(airflow_db, fn_bucket):
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(DAGS))
+    bag = DagBag(dag_folder=str(DAGS))
+    bag.pristine_params = {dag_id: snapshot_params(dag) for dag_id, dag in bag.dags.items()}
+    bag.reset_params = lambda: reset_params(bag)
+    return bag
+
+
+def snapshot_params(dag) -> dict:
+    """Deep copies of a DAG's params and of each of its tasks' params."""
+    import copy
+
+    return {"dag": copy.deepcopy(dag.params),
+            "tasks": {t.task_id: copy.deepcopy(t.params) for t in dag.tasks}}
+
+
+def reset_params(bag) -> None:
+    """Give every DAG of ``bag`` its declared params back. ``dag.test()`` runs tasks in this
+    process and merges the run conf into the tasks' params objects, so a key passed to one run
+    would otherwise become the default of every later run of that DAG in the session."""
+    import copy
+
+    for dag_id, saved in bag.pristine_params.items():
+        dag = bag.dags[dag_id]
+        dag.params = copy.deepcopy(saved["dag"])
+        for task in dag.tasks:
+            task.params = copy.deepcopy(saved["tasks"][task.task_id])
+
+
+@pytest.fixture(autouse=True)
+def _declared_dag_params(request):
+    yield
+    if "dagbag" in request.fixturenames:
+        reset_params(request.getfixturevalue("dagbag"))
 
 
 def wipe(store, prefixes=("registry/", "incoming/", "predictions/", "feedback/", "monitoring/",

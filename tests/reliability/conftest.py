@@ -5,7 +5,6 @@ duplicated)."""
 from __future__ import annotations
 
 import contextlib
-import copy
 import re
 import socket
 import struct
@@ -258,19 +257,15 @@ def rel():
 
 @pytest.fixture
 def run_dag(dagbag):
-    """``dag.test()`` that leaves the DAG as it found it. In-process runs merge the run conf
-    into the tasks' params objects, so a key passed once would silently become the default of
-    every later run of that DAG in the session."""
+    """``dag.test()`` of a DAG with its declared params, whatever earlier runs passed: in-process
+    runs merge the run conf into the tasks' params (see ``reset_params`` in tests/conftest.py).
+    """
 
     def run(dag_id: str, **kwargs: Any):
-        dag = dagbag.get_dag(dag_id)
-        saved = {t.task_id: copy.deepcopy(t.params) for t in dag.tasks}
-        saved_dag = copy.deepcopy(dag.params)
+        dagbag.reset_params()
         try:
-            return dag.test(**kwargs)
+            return dagbag.get_dag(dag_id).test(**kwargs)
         finally:
-            for t in dag.tasks:
-                t.params = saved[t.task_id]
-            dag.params = saved_dag
+            dagbag.reset_params()
 
     return run
