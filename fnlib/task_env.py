@@ -59,7 +59,13 @@ def s3_store() -> Any:
     else:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        client = S3Hook(aws_conn_id=settings.aws_conn_id()).get_conn()
+        from fnlib.storage.client import botocore_config
+
+        hook = S3Hook(aws_conn_id=settings.aws_conn_id())
+        if hook.conn_config.botocore_config is None:
+            # the connection sets no `config_kwargs`: use the project's retry/timeout policy
+            hook = S3Hook(aws_conn_id=settings.aws_conn_id(), config=botocore_config())
+        client = hook.get_conn()
     store = ObjectStore(client, settings.bucket())
     store.ensure_bucket(create=False)
     return store

@@ -145,6 +145,23 @@ def test_kubernetes_runtime_pod_spec(monkeypatch, fn_bucket):
     assert added == {"AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"}
 
 
+def test_worker_store_gets_the_retry_policy_unless_the_connection_sets_one(monkeypatch,
+                                                                         fn_bucket):
+    import json
+    import os
+
+    from fnlib.task_env import s3_store
+
+    # botocore counts the first attempt too: max_attempts=N retries -> N + 1 attempts in all
+    retries = s3_store().client.meta.config.retries
+    assert retries["mode"] == "standard" and retries["total_max_attempts"] == 6
+    conn = json.loads(os.environ["AIRFLOW_CONN_AWS_DEFAULT"])
+    conn["extra"]["config_kwargs"] = {"retries": {"mode": "adaptive", "max_attempts": 3}}
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(conn))
+    retries = s3_store().client.meta.config.retries
+    assert retries["mode"] == "adaptive" and retries["total_max_attempts"] == 4
+
+
 def test_unknown_runtime_is_refused(monkeypatch):
     from fnlib import settings
 
