@@ -1,14 +1,16 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   - install, start the local stack, run the main job end to end, stop the stack
 #   make test   - install, lint, run the test suite
+#   make bench  - install (with the bench extra), run the benchmark suite (bench/run_all.py)
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 SOURCE ?= synthetic
 DATA_PATH ?=
 DEMO_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: install test lint unit demo stack-up stack-down stack-status clean
+.PHONY: install test lint unit bench demo stack-up stack-down stack-status clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -17,6 +19,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 install: $(VENV)/.installed
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[airflow,dev,bench]'
+	touch $@
 
 lint: install
 	$(BIN)/ruff check .
@@ -28,6 +34,11 @@ test: lint
 
 unit: install
 	$(BIN)/python -m pytest tests/unit
+
+# default: ~25 min on an idle 2-core machine; BENCH_ARGS="--quick" (~5 min), "--full" (hours:
+# 20k-200k documents, the main job end to end); see bench/README.md
+bench: install $(VENV)/.bench-installed
+	nice -n 10 $(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 demo: install
 	$(BIN)/fn demo --source $(SOURCE) $(if $(DATA_PATH),--path $(DATA_PATH)) $(DEMO_ARGS)
