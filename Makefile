@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 install: $(VENV)/.installed
 
 $(VENV)/.bench-installed: $(VENV)/.installed
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[airflow,dev,bench]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[bench]'
 	touch $@
 
 lint: install
