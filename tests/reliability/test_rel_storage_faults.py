@@ -192,11 +192,12 @@ def test_moto_server_stopped_and_restarted(rel):
 
 @pytest.fixture
 def fast_retries(dagbag, run_dag):
-    """fn_dataset with a 1 s retry delay (the DAG's policy is 2 retries, 10 s apart)."""
+    """fn_dataset with a 3 s retry delay (the DAG's policy is 2 retries, 10 s apart): longer
+    than the proxy's 2 s outage, so Airflow's retry finds the endpoint back."""
     dag = dagbag.get_dag("fn_dataset")
     saved = {t.task_id: t.retry_delay for t in dag.tasks}
     for t in dag.tasks:
-        t.retry_delay = dt.timedelta(seconds=1)
+        t.retry_delay = dt.timedelta(seconds=3)
     yield lambda **kwargs: run_dag("fn_dataset", **kwargs)
     for t in dag.tasks:
         t.retry_delay = saved[t.task_id]
@@ -209,7 +210,9 @@ def test_airflow_retry_recovers_from_an_outage_mid_upload(fast_retries, fn_bucke
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({
         "conn_type": "aws", "login": "testing", "password": "testing",
         "extra": {"endpoint_url": fault_proxy.url, "region_name": "us-east-1",
-                  "config_kwargs": {"retries": {"mode": "standard", "max_attempts": 2},
+                  # no client-side retries: the cut must surface as a failed try, whatever
+                  # the machine's load does to botocore's backoff timing
+                  "config_kwargs": {"retries": {"mode": "standard", "max_attempts": 0},
                                     "connect_timeout": 2, "read_timeout": 20}},
     }))
     fault_proxy.arm(rb"PUT /[^ ]*/datasets/[^ ]*/test\.csv ", "cut_upload", after=2_000,
