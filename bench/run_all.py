@@ -2,14 +2,19 @@
 
 ``make bench`` runs this with ``nice -n 10`` (the machines are shared). Profiles:
 
-``--quick``   ~5 min on an idle 2-core machine: parse times, denoising on 5k articles, the
-              small grid on 5k articles vs GridSearchCV and naive, training/scoring at 20k.
-default       ~25 min: parse times; denoising on 20k articles and the real sets; the default
-              grid on 5k articles vs GridSearchCV, naive and the cache path; the default grid on
-              LIAR and FakeNewsNet vs GridSearchCV (scores); training/scoring at 45k.
-``--full``    hours: the default, plus the default grid at 5k/20k/45k (GridSearchCV at 5k and 20k
-              only), the project's side alone at 200k, training/scoring at 45k and 200k, and the
-              main job end to end on the local stack (``--e2e`` adds only that to a profile).
+``--quick``   a smoke run: parse times, denoising on 5k articles, the small grid on 5k articles vs
+              GridSearchCV and naive, training/scoring at 20k.
+default       parse times; denoising on 20k articles and the real sets; the default grid on 5k
+              articles vs GridSearchCV, naive and the cache path; the default grid on LIAR and
+              FakeNewsNet vs GridSearchCV (scores); training/scoring at 45k. ~30 min of CPU
+              time (the sum of the steps' CPU times measured for docs/performance.md); longer
+              on a loaded machine.
+``--full``    the default plus the scaling runs behind docs/performance.md: the default grid
+              without forests at 5k (with baselines) and at 5k/20k/45k, the small grid without
+              forests at 5k/45k/200k, forests alone at 2.5k/5k/10k, training/scoring at
+              45k/200k, and the main job end to end on the local stack (``--e2e`` adds only
+              that to a profile). Roughly 1.5-2 hours (an estimate from the step times of
+              the round behind docs/performance.md).
 
 ``--only NAME ...`` runs the named steps of the chosen profile. Real-data steps skip with a
 message when ``../shared/data`` is absent. The output is also written to ``--log``.
@@ -43,14 +48,18 @@ DEFAULT = [
     ("tune-5k", ["tune_bench.py", "--docs", "5000", "--naive", "--with-cache"]),
     ("tune-liar", ["tune_bench.py", "--source", "liar"]),
     ("tune-fakenewsnet", ["tune_bench.py", "--source", "fakenewsnet"]),
-    ("train-45k", ["train_bench.py", "--sizes", "45000"]),
+    ("train-45k", ["train_bench.py", "--sizes", "45000", "--configs", "linsvm"]),
 ]
-FULL = DEFAULT[:2] + [
-    ("tune-scaling", ["tune_bench.py", "--sizes", "5000", "20000", "45000", "--naive",
-                      "--baselines-max", "20000"]),
-    ("tune-200k", ["tune_bench.py", "--docs", "200000", "--skip-gridsearch"]),
-] + DEFAULT[3:5] + [
-    ("train", ["train_bench.py", "--sizes", "45000", "200000"]),
+_LINEAR = "nb,linsvm,sgd,logreg"  # the default grid's models without the random forest
+FULL = DEFAULT[:5] + [
+    ("tune-5k-no-rf", ["tune_bench.py", "--docs", "5000", "--models", _LINEAR, "--naive"]),
+    ("tune-scaling", ["tune_bench.py", "--sizes", "5000", "20000", "45000", "--models", _LINEAR,
+                      "--skip-gridsearch"]),
+    ("tune-200k", ["tune_bench.py", "--sizes", "5000", "45000", "200000", "--grid", "small",
+                   "--models", _LINEAR, "--skip-gridsearch"]),
+    ("tune-rf-scaling", ["tune_bench.py", "--sizes", "2500", "5000", "10000", "--models", "rf",
+                         "--grid", "small", "--skip-gridsearch"]),
+    ("train", ["train_bench.py", "--sizes", "45000", "200000", "--configs", "linsvm"]),
 ]
 E2E = ("e2e", ["e2e_bench.py"])
 
