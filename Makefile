@@ -35,7 +35,7 @@ test: lint
 unit: install
 	$(BIN)/python -m pytest tests/unit
 
-# default: ~30 min of CPU time on 2 cores; BENCH_ARGS="--quick" (smoke run), "--full" (~1.5-2 h:
+# default: ~25 min of CPU time; BENCH_ARGS="--quick" (smoke run), "--full" (~1.5-2 h:
 # 20k-200k documents, the main job end to end); see bench/README.md
 bench: install $(VENV)/.bench-installed
 	nice -n 10 $(BIN)/python bench/run_all.py $(BENCH_ARGS)

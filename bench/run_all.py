@@ -5,11 +5,12 @@
 ``--quick``   a smoke run: parse times, denoising on 5k articles, the small grid on 5k articles vs
               GridSearchCV and naive, training/scoring at 20k.
 default       parse times; denoising on 20k articles and the real sets; the default grid on 5k
-              articles vs GridSearchCV, naive and the cache path; the default grid on LIAR and
-              FakeNewsNet vs GridSearchCV (scores); training/scoring at 45k. ~30 min of CPU
+              articles vs GridSearchCV and naive refits; the default grid on LIAR and
+              FakeNewsNet vs GridSearchCV (scores); training/scoring at 45k. ~25 min of CPU
               time (the sum of the steps' CPU times measured for docs/performance.md); longer
               on a loaded machine.
-``--full``    the default plus the scaling runs behind docs/performance.md: the default grid
+``--full``    the default plus the cache path at 5k and the scaling runs behind
+              docs/performance.md: the default grid
               without forests at 5k (with baselines) and at 5k/20k/45k, the small grid without
               forests at 5k/45k/200k, forests alone at 2.5k/5k/10k, training/scoring at
               45k/200k, and the main job end to end on the local stack (``--e2e`` adds only
@@ -45,13 +46,15 @@ QUICK = [
 DEFAULT = [
     ("parse", ["parse_bench.py", "--repeat", "3"]),
     ("text", ["text_bench.py", "--docs", "20000"]),
-    ("tune-5k", ["tune_bench.py", "--docs", "5000", "--naive", "--with-cache"]),
+    ("tune-5k", ["tune_bench.py", "--docs", "5000", "--naive"]),
     ("tune-liar", ["tune_bench.py", "--source", "liar"]),
     ("tune-fakenewsnet", ["tune_bench.py", "--source", "fakenewsnet"]),
     ("train-45k", ["train_bench.py", "--sizes", "45000", "--configs", "linsvm"]),
 ]
 _LINEAR = "nb,linsvm,sgd,logreg"  # the default grid's models without the random forest
-FULL = DEFAULT[:5] + [
+FULL = DEFAULT[:2] + [
+    ("tune-5k", ["tune_bench.py", "--docs", "5000", "--naive", "--with-cache"]),
+] + DEFAULT[3:5] + [
     ("tune-5k-no-rf", ["tune_bench.py", "--docs", "5000", "--models", _LINEAR, "--naive"]),
     ("tune-scaling", ["tune_bench.py", "--sizes", "5000", "20000", "45000", "--models", _LINEAR,
                       "--skip-gridsearch"]),
