@@ -18,9 +18,9 @@ holdout; the decision is recorded), `finish` (the request is marked done).
 
 from __future__ import annotations
 
-from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import Param, dag, task
 from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
+from fn_airflow.sensors import S3KeyWaitSensor
 from fn_airflow.tasks import fn_task
 
 from fnlib import settings
@@ -46,11 +46,10 @@ from fnlib import settings
     },
 )
 def fn_retrain():
-    wait = S3KeySensor(
+    wait = S3KeyWaitSensor(
         task_id="wait_for_request",
         bucket_name=settings.bucket(),
         bucket_key="retrain-requests/pending/*.json",
-        wildcard_match=True,
         aws_conn_id=settings.aws_conn_id(),
         deferrable=True,
         poke_interval=10,
