@@ -52,7 +52,7 @@ def stack(tmp_path_factory):
         assert not {str(p) for p in pids if p} & set(leftover), "stack processes left behind"
 
 
-def test_asset_chain_runs_tune_and_train_by_itself(stack):
+def test_asset_chain_runs_tune_and_train_by_itself(stack, monkeypatch):
     client = AirflowClient(stack.api_url, "admin", stack.admin_password() or "")
     log = []
     for dag_id in CHAIN:
@@ -81,7 +81,8 @@ def test_asset_chain_runs_tune_and_train_by_itself(stack):
     assert len({t.get("pid") for t in scores if t.get("pid")}) > 1
 
     trained = client.xcom("fn_train", train_run, "train")
-    os.environ.update(stack.client_env())
+    for key, value in stack.client_env().items():  # undone after the test: later tests
+        monkeypatch.setenv(key, value)               # use the session's S3 endpoint
     store = ObjectStore(make_s3_client(stack.s3_url), os.environ["FN_BUCKET"])
     kinds = [n.manifest.kind for n in walk_lineage(store, trained["manifest_uri"])]
     assert kinds == ["model", "dataset", "raw", "tuning"]
