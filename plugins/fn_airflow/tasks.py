@@ -172,7 +172,10 @@ def _kubernetes_operator() -> type:
     from airflow.providers.cncf.kubernetes.decorators.kubernetes import (
         _KubernetesDecoratedOperator,
     )
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
     from kubernetes.client import models as k8s
+
+    from fnlib.task_env import EXIT_BAD_INPUT
 
     class FnKubernetesOperator(FnTaskMixin, _KubernetesDecoratedOperator):
         """Runs the body as a pod of the task image."""
@@ -184,7 +187,26 @@ def _kubernetes_operator() -> type:
             self.env_vars = [*self.env_vars,
                              *(k8s.V1EnvVar(name=k, value=v) for k, v in public.items())]
 
+        def cleanup(self, pod: Any, remote_pod: Any, *args: Any, **kwargs: Any) -> None:
+            try:
+                super().cleanup(pod, remote_pod, *args, **kwargs)
+            except AirflowException as exc:
+                if _exit_code(remote_pod, self.base_container_name) == EXIT_BAD_INPUT:
+                    raise AirflowFailException(
+                        f"bad input (not retried); see the pod log above: {exc}") from exc
+                raise
+
     return FnKubernetesOperator
+
+
+def _exit_code(remote_pod: Any, container: str) -> int | None:
+    """Exit code of a pod's ``container`` once it terminated, else None."""
+    statuses = (remote_pod.status.container_statuses or []) if remote_pod and remote_pod.status \
+        else []
+    for status in statuses:
+        if status.name == container and status.state and status.state.terminated:
+            return status.state.terminated.exit_code
+    return None
 
 
 _OPERATORS: dict[str, Callable[[], type]] = {

@@ -162,6 +162,35 @@ def test_worker_store_gets_the_retry_policy_unless_the_connection_sets_one(monke
     assert retries["mode"] == "adaptive" and retries["total_max_attempts"] == 4
 
 
+@pytest.mark.parametrize("exit_code,fails_fast", [(65, True), (1, False)])
+def test_kubernetes_bad_input_exit_code_fails_without_retry(monkeypatch, fn_bucket, tmp_path,
+                                                            exit_code, fails_fast):
+    """A pod that exits with fnlib's bad-input code fails the task at once; other failures
+    stay retryable. (The cluster is unreachable here: clean-up calls are best-effort.)"""
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+    from kubernetes.client import models as k8s
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: none\n"
+        "clusters: [{name: none, cluster: {server: 'http://127.0.0.1:9'}}]\n"
+        "users: [{name: none, user: {}}]\n"
+        "contexts: [{name: none, context: {cluster: none, user: none}}]\n")
+    op = _bag(monkeypatch, "kubernetes").get_dag("fn_score").get_task("score")
+    op.in_cluster, op.config_file, op.on_finish_action = False, str(kubeconfig), "keep_pod"
+    terminated = k8s.V1ContainerState(terminated=k8s.V1ContainerStateTerminated(
+        exit_code=exit_code, reason="Error"))
+    remote = k8s.V1Pod(
+        metadata=k8s.V1ObjectMeta(name="fn-score-x", namespace="airflow"),
+        status=k8s.V1PodStatus(phase="Failed", container_statuses=[k8s.V1ContainerStatus(
+            name=op.base_container_name, state=terminated, image=IMAGE, image_id="",
+            ready=False, restart_count=0)]))
+    with pytest.raises(AirflowException) as raised:
+        op.cleanup(remote, remote)
+    assert isinstance(raised.value, AirflowFailException) is fails_fast
+    assert "fn-score-x" in str(raised.value)
+
+
 def test_unknown_runtime_is_refused(monkeypatch):
     from fnlib import settings
 
