@@ -81,12 +81,15 @@ def container_env() -> dict[str, str]:
     return env
 
 
-def connection_env() -> tuple[dict[str, str], dict[str, str]]:
+def connection_env(credentials: bool = True) -> tuple[dict[str, str], dict[str, str]]:
     """``(public, secret)`` environment from the Airflow AWS connection and the worker's W&B
-    key, resolved when the task runs (never at parse time, never rendered in the UI)."""
+    key, resolved when the task runs (never at parse time, never rendered in the UI).
+    ``credentials=False``: endpoint and region only, nothing secret is read."""
     from fnlib.task_env import AWS_PUBLIC, AWS_SECRET, aws_settings_from_connection
 
-    aws = aws_settings_from_connection()
+    aws = aws_settings_from_connection(credentials)
+    if not credentials:
+        return {k: aws[k] for k in AWS_PUBLIC if k in aws}, {}
     public = {k: aws[k] for k in AWS_PUBLIC if k in aws}
     secret = {k: aws[k] for k in AWS_SECRET if k in aws}
     secret.update({k: os.environ[k] for k in WANDB_SECRET if os.environ.get(k)})
@@ -183,7 +186,7 @@ def _kubernetes_operator() -> type:
         __init__ = FnTaskMixin._fn_init
 
         def fn_prepare(self, context: Any) -> None:
-            public, _secret = connection_env()  # credentials come from the pod's Secret
+            public, _ = connection_env(credentials=False)  # keys: the pod's Secret / IRSA
             self.env_vars = [*self.env_vars,
                              *(k8s.V1EnvVar(name=k, value=v) for k, v in public.items())]
 
