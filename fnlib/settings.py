@@ -20,7 +20,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 DEFAULT_BUCKET = "fn-artifacts"
@@ -84,3 +86,19 @@ def k8s_secret() -> str | None:
 
 def k8s_cache_pvc() -> str | None:
     return os.environ.get("FN_K8S_CACHE_PVC") or None
+
+
+@contextlib.contextmanager
+def scoped_environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set ``values`` in ``os.environ`` for the duration of the block, then restore exactly
+    what was there (variables that were unset are removed again)."""
+    saved = {k: os.environ.get(k) for k in values}
+    try:
+        os.environ.update(values)
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

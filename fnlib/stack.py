@@ -216,17 +216,8 @@ class Stack:
         from fnlib.storage import ObjectStore
         from fnlib.storage.client import make_s3_client
 
-        env = self.client_env()
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
+        with settings.scoped_environ(self.client_env()):
             ObjectStore(make_s3_client(self.s3_url), settings.bucket()).ensure_bucket(create=True)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
     def _start_airflow(self) -> None:
         state = self.state()

@@ -29,21 +29,25 @@ def in_container() -> bool:
     return os.environ.get(CONTAINER_FLAG) == "1"
 
 
-def aws_settings_from_connection() -> dict[str, str]:
-    """Endpoint, region and credentials of the Airflow AWS connection, as the standard AWS
-    environment variable names (empty values left out). Call only on an Airflow worker."""
+def aws_settings_from_connection(credentials: bool = True) -> dict[str, str]:
+    """Endpoint and region (and, with ``credentials``, the keys) of the Airflow AWS connection,
+    as the standard AWS environment variable names; empty values are left out. Call only on
+    an Airflow worker."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     hook = S3Hook(aws_conn_id=settings.aws_conn_id())
-    creds = hook.get_credentials()
     cfg = hook.conn_config
     values = {
-        "AWS_ACCESS_KEY_ID": creds.access_key,
-        "AWS_SECRET_ACCESS_KEY": creds.secret_key,
-        "AWS_SESSION_TOKEN": creds.token,
         "AWS_ENDPOINT_URL": cfg.endpoint_url,
         "AWS_DEFAULT_REGION": cfg.region_name or hook.region_name,
     }
+    if credentials:
+        creds = hook.get_credentials()
+        values.update({
+            "AWS_ACCESS_KEY_ID": creds.access_key,
+            "AWS_SECRET_ACCESS_KEY": creds.secret_key,
+            "AWS_SESSION_TOKEN": creds.token,
+        })
     return {k: v for k, v in values.items() if v}
 
 
@@ -79,17 +83,8 @@ def aws_env_for_sdk() -> Iterator[None]:
     if in_container():
         yield
         return
-    values = aws_settings_from_connection()
-    saved = {k: os.environ.get(k) for k in values}
-    try:
-        os.environ.update(values)
+    with settings.scoped_environ(aws_settings_from_connection()):
         yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @contextlib.contextmanager

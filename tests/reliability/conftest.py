@@ -269,3 +269,31 @@ def run_dag(dagbag):
             dagbag.reset_params()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def champion_bucket(moto_endpoint):
+    """Builds a fresh bucket holding a real champion: a synthetic dataset and a naive Bayes
+    model trained on it and promoted. Returns ``(store, dataset result, train result)``."""
+
+    def build(prefix: str, seed: int) -> tuple[Any, dict, dict]:
+        import uuid
+
+        from fnlib.stages import train as train_stage
+        from fnlib.stages.dataset import DatasetRequest, run_all
+        from fnlib.storage import ObjectStore
+        from fnlib.storage.client import make_s3_client
+
+        store = ObjectStore(make_s3_client(moto_endpoint, "us-east-1"),
+                            f"{prefix}-{uuid.uuid4().hex[:8]}")
+        store.ensure_bucket(create=True)
+        ds = run_all(store, DatasetRequest(source="synthetic", n_docs=200, seed=seed),
+                     track_wandb=False)
+        nb = {"model": "nb", "variant": "raw", "vectorizer": {"ngram_max": 1, "min_df": 1},
+              "params": {"alpha": 1.0}}
+        trained = train_stage.train(store, train_stage.TrainRequest(
+            dataset_id=ds["dataset_id"], config=nb, f1_floor=0.0))
+        assert train_stage.gate(store, trained)["promoted"]
+        return store, ds, trained
+
+    return build

@@ -384,20 +384,9 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def world(moto_endpoint):
+def world(champion_bucket):
     """A bucket with a real champion (dataset + naive Bayes model) and nothing else."""
-    from fnlib.stages import train as train_stage
-    from fnlib.stages.dataset import DatasetRequest, run_all
-    from fnlib.storage import ObjectStore
-    from fnlib.storage.client import make_s3_client
-
-    store = ObjectStore(make_s3_client(moto_endpoint, "us-east-1"),
-                        f"fn-rel-input-{uuid.uuid4().hex[:8]}")
-    store.ensure_bucket(create=True)
-    ds = run_all(store, DatasetRequest(source="synthetic", n_docs=200, seed=1), track_wandb=False)
-    trained = train_stage.train(store, train_stage.TrainRequest(
-        dataset_id=ds["dataset_id"], config=NB, f1_floor=0.0))
-    assert train_stage.gate(store, trained)["promoted"]
+    store, ds, trained = champion_bucket("fn-rel-input", seed=1)
     return {"store": store, "dataset_id": ds["dataset_id"], "model_id": trained["model_id"]}
 
 

@@ -59,17 +59,8 @@ def tamper(bucket: str, key: str, version_id: str, data: bytes, *, consistent: b
 
 
 @pytest.fixture(scope="module")
-def world(moto_endpoint):
-    from fnlib.storage import ObjectStore
-    from fnlib.storage.client import make_s3_client
-
-    store = ObjectStore(make_s3_client(moto_endpoint, "us-east-1"),
-                        f"fn-rel-tamper-{uuid.uuid4().hex[:8]}")
-    store.ensure_bucket(create=True)
-    ds = run_all(store, DatasetRequest(source="synthetic", n_docs=200, seed=41), track_wandb=False)
-    trained = train_stage.train(store, train_stage.TrainRequest(
-        dataset_id=ds["dataset_id"], config=NB, f1_floor=0.0))
-    assert train_stage.gate(store, trained)["promoted"]
+def world(champion_bucket):
+    store, ds, trained = champion_bucket("fn-rel-tamper", seed=41)
     return {"store": store, "dataset": ds, "trained": trained}
 
 
