@@ -10,7 +10,7 @@ DATA_PATH ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install test lint unit bench demo stack-up stack-down stack-status clean
+.PHONY: install system-deps test lint unit bench demo stack-up stack-down stack-status clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 install: $(VENV)/.installed
+
+# OS packages the suite's real components need (scripts/system-deps.sh; idempotent)
+system-deps:
+	scripts/system-deps.sh
 
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[bench]'
@@ -29,7 +33,7 @@ lint: install
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml docker-compose.docker-runtime.yaml
 	$(BIN)/hadolint docker/task.Dockerfile docker/airflow.Dockerfile
 
-test: lint
+test: lint system-deps
 	$(BIN)/python -m pytest
 
 unit: install
