@@ -241,12 +241,45 @@ def test_racing_uploads_of_the_same_data_write_one_version(store, rel):
     assert len({o["objects"]["train"]["version_id"] for o in outcomes}) == 1
     written = {k: v for k, v in rel.all_versions(store).items() if k not in before}
     assert len(written) == 3 and all(len(v) == 1 for v in written.values()), written
-    # different bytes racing for one new key: one wins, the other is told, nothing is lost
-    outcomes = race([lambda b=b: store.put_bytes("datasets/ds-race/x.bin", b)
-                     for b in (b"one", b"two")])
-    kinds = sorted(type(o).__name__ for o in outcomes)
-    assert kinds == ["ConcurrentUpdate", "ObjectRef"] or kinds == ["ObjectRef", "ObjectRef"]
-    assert len(store.list_versions("datasets/ds-race/x.bin")) == kinds.count("ObjectRef")
+
+
+def _both_pass_the_existence_check(store, monkeypatch, writers: int) -> None:
+    """Force the losing interleaving of a first write: every writer has seen the key absent
+    before any of them writes (each writer's first ``head`` waits for all the others')."""
+    real_head = type(store).head
+    barrier = threading.Barrier(writers)
+    waited: set[int] = set()
+
+    def head(self, key, *args, **kwargs):
+        found = real_head(self, key, *args, **kwargs)
+        me = threading.get_ident()
+        if me not in waited:
+            waited.add(me)
+            barrier.wait(timeout=30)
+        return found
+
+    monkeypatch.setattr(type(store), "head", head)
+
+
+@pytest.mark.parametrize("same_bytes", [False, True], ids=["different-bytes", "same-bytes"])
+def test_racing_first_writes_of_one_key_have_exactly_one_winner(store, monkeypatch, same_bytes):
+    """Both writers find the key absent, then both write: the conditional first write lets one
+    win. With different bytes the loser is told (nothing is silently overwritten); with the
+    same bytes the loser gets the winner's version. Either way the key has one version."""
+    key = f"datasets/ds-race/{'same' if same_bytes else 'different'}.bin"
+    payloads = (b"one", b"one") if same_bytes else (b"one", b"two")
+    _both_pass_the_existence_check(store, monkeypatch, len(payloads))
+    outcomes = race([lambda b=b: store.put_bytes(key, b) for b in payloads])
+    monkeypatch.undo()
+    versions = store.list_versions(key)
+    assert len(versions) == 1, f"{len(versions)} versions of {key}: {outcomes}"
+    if same_bytes:
+        assert all(type(o).__name__ == "ObjectRef" for o in outcomes), outcomes
+        assert outcomes[0].version_id == outcomes[1].version_id
+    else:
+        assert sorted(type(o).__name__ for o in outcomes) == ["ConcurrentUpdate", "ObjectRef"]
+        winner = next(o for o in outcomes if not isinstance(o, Exception))
+        assert store.get_bytes(winner) in payloads
 
 
 def test_racing_retrain_runs_claim_a_request_once(models):
