@@ -62,8 +62,11 @@ from fnlib.text import TextCleaner  # noqa: E402
 def load_train(args: argparse.Namespace) -> tuple[list[str], np.ndarray, str]:
     """The prepared (scrubbed, de-duplicated) training split of the chosen source."""
     if args.source == "synthetic":
-        corpus = synthetic.generate(int(args.docs or 5000), seed=args.seed)
-        note = "SYNTHETIC data (fnlib.data.synthetic): timings only, scores mean nothing"
+        corpus = synthetic.generate(int(args.docs or 5000), seed=args.seed, vocab=args.vocab)
+        note = (
+            f"SYNTHETIC data (fnlib.data.synthetic, vocab={args.vocab}): timings only, "
+            "scores mean nothing"
+        )
     else:
         corpus = load_source(args.source, Path(args.data_dir) / args.source)
         note = f"real data: {args.source} from {args.data_dir}"
@@ -279,6 +282,12 @@ def main(argv: list[str] | None = None) -> int:
         "--source", choices=("synthetic", "liar", "fakenewsnet"), default="synthetic"
     )
     parser.add_argument("--data-dir", default=str(PROJECT.parent / "shared" / "data"))
+    parser.add_argument(
+        "--vocab",
+        choices=synthetic.VOCABS,
+        default="fixed",
+        help="synthetic vocabulary: fixed (~500 words) or zipf (grows like real news)",
+    )
     parser.add_argument("--grid", choices=("default", "small"), default="default")
     parser.add_argument(
         "--models", default=None, help="comma-separated subset of the grid's models"

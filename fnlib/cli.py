@@ -95,7 +95,8 @@ def _add_dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-dedupe", action="store_true", help="keep duplicate texts")
     p.add_argument("--label-mapping", help='JSON raw label -> 1 fake / 0 real, e.g. \'{"false": 1}\'')
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
-                   help="loader option, e.g. text_column=body or collections='[\"gossipcop\"]'")
+                   help="loader option, e.g. text_column=body or collections='[\"gossipcop\"]'; "
+                        "synthetic: vocab=zipf (a vocabulary that grows like real news)")
 
 
 def cmd_dataset(args: argparse.Namespace) -> int:

@@ -23,6 +23,18 @@ including its traps, so the pipeline's defences get exercised:
   class's style, so a bag-of-words model scores well (~0.9 accuracy) but not perfectly.
 
 The output is fully determined by ``seed`` (one :func:`numpy.random.default_rng` stream).
+
+Two vocabularies (``vocab``):
+
+- ``"fixed"`` (the default): the common words come from ~170 hand-written words, so the whole
+  corpus uses ~500 distinct words at any size. Quick to generate and to featurise: for tests
+  and smoke runs.
+- ``"zipf"``: realistic vocabulary growth for scale work. The common words are drawn from an
+  open, Zipf-distributed vocabulary of made-up words (:mod:`fnlib.data.synthetic_vocab`) whose
+  type/token curve was calibrated against real news text (~160k distinct words at 45k
+  articles), and bodies are longer (~400 words on average, 60-2,000). Topic words, style words
+  and all the traps above are the same, so labels are as learnable as with ``"fixed"``. Still
+  SYNTHETIC: rows say ``vocab=zipf`` in ``meta_generator``.
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from fnlib.data.schema import FAKE, ID, LABEL, META_PREFIX, REAL, SOURCE, TEXT
+from fnlib.data.synthetic_vocab import OpenVocabulary, draw_ranks
 from fnlib.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -45,6 +58,9 @@ def _words(block: str) -> list[str]:
 
 
 GENERATOR = "fnlib.data.synthetic v1 - SYNTHETIC DATA, not real news"
+GENERATOR_ZIPF = "fnlib.data.synthetic v1 vocab=zipf - SYNTHETIC DATA, not real news"
+VOCABS = ("fixed", "zipf")
+"""Accepted values of ``generate(vocab=...)``; see the module doc."""
 
 _SHARED = _words("""the the the of of of and and and to to to in in a a a that for on with as by at
 from is was were be been has have had will would could should may also more than about after
@@ -154,14 +170,23 @@ def _variants(words: np.ndarray) -> np.ndarray:
     return np.array([w for form in forms for w in form], dtype=object)
 
 
-def generate(n_docs: int = 2000, seed: int = 0, fake_ratio: float = 0.5) -> pd.DataFrame:
-    """Generate ``n_docs`` SYNTHETIC labelled articles in the corpus schema (ids ``synthetic:<n>``)."""
+def generate(
+    n_docs: int = 2000, seed: int = 0, fake_ratio: float = 0.5, vocab: str = "fixed"
+) -> pd.DataFrame:
+    """Generate ``n_docs`` SYNTHETIC labelled articles in the corpus schema (ids ``synthetic:<n>``).
+
+    ``vocab="zipf"`` makes the vocabulary grow with the corpus like real news (see the module
+    doc); the default ``"fixed"`` keeps the small word list.
+    """
     if isinstance(n_docs, bool) or not isinstance(n_docs, int | np.integer) or n_docs < 1:
         raise InputError(f"n_docs must be a positive integer, got {n_docs!r}")
     if not isinstance(fake_ratio, int | float) or not 0.0 <= float(fake_ratio) <= 1.0:
         raise InputError(f"fake_ratio must be a number between 0 and 1, got {fake_ratio!r}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    if vocab not in VOCABS:
+        raise InputError(f"vocab must be one of {list(VOCABS)}, got {vocab!r}")
+    zipf = vocab == "zipf"
     rng = np.random.default_rng(seed)
     n = int(n_docs)
     labels = np.full(n, REAL, dtype=np.int64)
@@ -174,10 +199,14 @@ def generate(n_docs: int = 2000, seed: int = 0, fake_ratio: float = 0.5) -> pd.D
         style_fake=np.where(rng.random(n) < _STYLE_FLIP, ~fake, fake),
         style_rate=rng.uniform(*_STYLE_RATE, size=n),
         title_len=rng.integers(6, 15, size=n),
-        body_len=np.clip(rng.lognormal(np.log(280), 0.45, size=n), 100, 600).astype(np.int64),
+        body_len=(
+            np.clip(rng.lognormal(np.log(360), 0.5, size=n), 60, 2000)
+            if zipf
+            else np.clip(rng.lognormal(np.log(280), 0.45, size=n), 100, 600)
+        ).astype(np.int64),
         fake=fake,
     )
-    vocab = _Vocabulary()
+    vocab = _Vocabulary(open_vocabulary=zipf)
     texts: list[str] = []
     for lo in range(0, n, _CHUNK):  # bounded memory; fixed chunk size keeps output seeded
         chunk = slice(lo, min(n, lo + _CHUNK))
@@ -200,12 +229,15 @@ def generate(n_docs: int = 2000, seed: int = 0, fake_ratio: float = 0.5) -> pd.D
             SOURCE: "synthetic",
             META_PREFIX + "subject": subjects,
             META_PREFIX + "date": dates,
-            META_PREFIX + "generator": GENERATOR,
+            META_PREFIX + "generator": GENERATOR_ZIPF if zipf else GENERATOR,
         }
     )
     frame[ID] = frame[ID].astype(str)
     frame[TEXT] = frame[TEXT].astype(str)
-    log.info("generated %d SYNTHETIC documents (seed=%s, fake_ratio=%s)", n, seed, fake_ratio)
+    log.info(
+        "generated %d SYNTHETIC documents (seed=%s, fake_ratio=%s, vocab=%s)",
+        n, seed, fake_ratio, vocab,
+    )
     return frame
 
 
@@ -229,9 +261,10 @@ class _Docs:
 
 
 class _Vocabulary:
-    """All word lists in one array, plus every word form (see :func:`_variants`)."""
+    """All word lists in one array, plus every word form (see :func:`_variants`); with
+    ``open_vocabulary`` the common words come from :class:`OpenVocabulary` instead."""
 
-    def __init__(self) -> None:
+    def __init__(self, open_vocabulary: bool = False) -> None:
         lists = {
             "shared": _SHARED,
             **{f"topic:{k}": v for k, v in _TOPICS.items()},
@@ -248,6 +281,34 @@ class _Vocabulary:
         self.shared_p = _weights(len(_SHARED))
         self.topic_off = np.array([self.offsets[f"topic:{t}"] for t in _TOPICS])
         self.topic_size = np.array([len(v) for v in _TOPICS.values()])
+        self.open: OpenVocabulary | None = None
+        if open_vocabulary:
+            self.open = OpenVocabulary(_SHARED, reserved=words)
+            # rank r <= len(common) is common word r-1, stored at this index of ``words``
+            self.common_index = np.array([words.index(w) for w in self.open.common])
+
+    def background(self, rng: np.random.Generator, total: int) -> np.ndarray:
+        """Word indices of ``total`` common words; with an open vocabulary, indices past
+        ``size`` are ranks of made-up words (``size + rank``)."""
+        if self.open is None:
+            return self.offsets["shared"] + rng.choice(len(_SHARED), size=total, p=self.shared_p)
+        ranks = draw_ranks(rng, total)
+        n_common = len(self.open.common)
+        return np.where(
+            ranks <= n_common, self.common_index[np.minimum(ranks, n_common) - 1], self.size + ranks
+        )
+
+    def forms_of(self, variant: np.ndarray, base: np.ndarray) -> list[str]:
+        """The word form ``variant`` of every word index in ``base``."""
+        if self.open is None:
+            return self.forms[variant * self.size + base].tolist()
+        made_up = base >= self.size
+        out = np.empty(len(base), dtype=object)
+        out[~made_up] = self.forms[variant[~made_up] * self.size + base[~made_up]]
+        ranks, inverse = np.unique(base[made_up] - self.size, return_inverse=True)
+        forms = _variants(self.open.words(ranks))
+        out[made_up] = forms[variant[made_up] * len(ranks) + inverse]
+        return out.tolist()
 
 
 def _tokens(
@@ -265,7 +326,7 @@ def _tokens(
     rate = docs.style_rate[chunk][doc]
 
     u = rng.random(total)
-    base = vocab.offsets["shared"] + rng.choice(len(_SHARED), size=total, p=vocab.shared_p)
+    base = vocab.background(rng, total)
     topic_word = vocab.topic_off[topics] + (rng.random(total) * vocab.topic_size[topics]).astype(
         np.int64
     )
@@ -288,7 +349,7 @@ def _tokens(
     variant = cap + 2 * punct
     shout = in_title & docs.fake[chunk][doc] & (rng.random(total) < 0.12)
     variant = np.where(shout, 6, variant)
-    return vocab.forms[variant * vocab.size + base].tolist(), starts
+    return vocab.forms_of(variant, base), starts
 
 
 def _assemble(
