@@ -11,6 +11,11 @@ S3 (version id + sha256), writes a model card, logs a W&B model artifact referen
 object, and commits the model manifest. A test F1 below `f1_floor` raises an alert (W&B alert
 online; a warning in this task's log always) and blocks promotion.
 
+`evaluate` (one mapped instance per dataset id in `evaluate_on`, none by default) scores the
+new model on each listed dataset's test split: an evaluation object with its own manifest
+(parents: the model and the dataset), logged to W&B. Use it to see how a model does on another
+domain; `fn transfer` builds the whole square table.
+
 `gate` compares the new model with the champion **on the same test data** and promotes it only
 if it is better by more than `promotion_margin` (or there is no champion). The decision and
 both scores are recorded either way; the champion pointer is updated with a conditional write.
@@ -18,7 +23,7 @@ both scores are recorded either way; the champion pointer is updated with a cond
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag
+from airflow.sdk import Param, dag, task
 from fn_airflow.assets import MODEL_ASSET, TUNING_ASSET
 from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
 from fn_airflow.tasks import fn_task
@@ -50,6 +55,10 @@ from fn_airflow.tasks import fn_task
                                   description="The challenger must beat the champion by more."),
         "metric": Param("f1", type="string", enum=["f1", "accuracy", "roc_auc"],
                         title="Gate metric"),
+        "evaluate_on": Param([], type="array", items={"type": "string"},
+                             title="Also evaluate on",
+                             description="ds-... ids whose test split the new model is scored "
+                                         "on (cross-domain evaluations)."),
     },
 )
 def fn_train():
@@ -75,7 +84,23 @@ def fn_train():
         return stage.gate(s3_store(), trained, request.metric, request.promotion_margin,
                           run["ids"])
 
-    gate(train())
+    @task
+    def evaluation_targets(trained: dict, params: dict | None = None) -> list:
+        return [{"model": trained["model_id"], "dataset_id": dataset_id, "label": dataset_id}
+                for dataset_id in (params or {}).get("evaluate_on") or []]
+
+    @fn_task(label="target", max_active_tis_per_dagrun=2)
+    def evaluate(target: dict, run: dict | None = None) -> dict:
+        from fnlib.stages import evaluate as stage
+        from fnlib.task_env import aws_env_for_sdk, fail_fast_on_bad_input, s3_store
+
+        request = stage.EvaluateRequest(model=target["model"], dataset_id=target["dataset_id"])
+        with fail_fast_on_bad_input(), aws_env_for_sdk():
+            return stage.evaluate_model(s3_store(), request, run["ids"])
+
+    trained = train()
+    gate(trained)
+    evaluate.expand(target=evaluation_targets(trained))
 
 
 fn_train()

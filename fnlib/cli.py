@@ -10,6 +10,9 @@
     fn simulate --days 7 ...       replay held-out data as days of traffic (incoming/ + feedback/)
     fn monitor-table               one row per monitored day (latest reports)
     fn lineage URI|ID              print the ancestry of a manifest
+    fn evaluate --model ... --dataset ds-...   score any model on any dataset (an evaluation)
+    fn transfer --datasets ds-a,ds-b  train on each, test on every one: the transfer table
+    fn explain --model ... "text"  the terms that pushed a text's score towards fake or real
 """
 
 from __future__ import annotations
@@ -260,10 +263,12 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     store = _store()
     uri = args.target
     if not uri.startswith("s3://"):
-        prefixes = {"ds-": "dataset", "raw-": "raw", "tune-": "tuning", "mdl-": "model"}
+        prefixes = {"ds-": "dataset", "raw-": "raw", "tune-": "tuning", "mdl-": "model",
+                    "ev-": "evaluation", "tr-": "transfer"}
         kind = next((k for p, k in prefixes.items() if uri.startswith(p)), None)
         if kind is None:
-            raise FnError(f"{uri!r}: give an s3:// manifest URI or an id (ds-, raw-, tune-, mdl-...)")
+            raise FnError(f"{uri!r}: give an s3:// manifest URI or an id "
+                          "(ds-, raw-, tune-, mdl-, ev-, tr-...)")
         _, ref = find_manifest(store, kind, uri)
         uri = ref.versioned_uri
     _out(format_lineage(walk_lineage(store, uri)))
@@ -364,8 +369,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_monitor_table)
 
     p = sub.add_parser("lineage", help="print the ancestry of a manifest")
-    p.add_argument("target", help="s3://... manifest URI, or a dataset id (ds-...)")
+    p.add_argument("target", help="s3://... manifest URI, or an id (raw-, ds-, tune-, mdl-, ev-, tr-)")
     p.set_defaults(func=cmd_lineage)
+
+    from fnlib.cli_eval import add_commands
+
+    add_commands(sub)
     return parser
 
 

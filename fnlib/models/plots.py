@@ -109,3 +109,35 @@ def curves_png(curves: Mapping[str, Any] | None, title: str = "") -> bytes:
     if title:
         figure.suptitle(title)
     return _png(figure)
+
+
+def transfer_png(trained_on: Sequence[str], tested_on: Sequence[str],
+                 panels: Mapping[str, Sequence[Sequence[float | None]]], title: str = "") -> bytes:
+    """Heat maps of a transfer table, one panel per metric (rows: trained on, columns: tested
+    on; missing cells blank). Values are in [0, 1]: one colour scale for every panel."""
+    if not panels or not trained_on or not tested_on:
+        raise InputError("a transfer heat map needs at least one metric, one row and one column")
+    n_rows, n_cols = len(trained_on), len(tested_on)
+    width = max(3.6, 1.1 * n_cols + 2.2)
+    figure = _figure(width * len(panels), max(3.0, 0.8 * n_rows + 2.0))
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    image = None
+    for ax, (metric, values) in zip(axes, panels.items(), strict=True):
+        grid = [[float("nan") if v is None else float(v) for v in row] for row in values]
+        if len(grid) != n_rows or any(len(row) != n_cols for row in grid):
+            raise InputError(f"{metric}: expected a {n_rows}x{n_cols} table")
+        image = ax.imshow(grid, cmap="viridis", vmin=0.0, vmax=1.0)
+        for i in range(n_rows):
+            for j in range(n_cols):
+                if grid[i][j] == grid[i][j]:  # not NaN
+                    colour = "black" if grid[i][j] > 0.6 else "white"
+                    ax.text(j, i, f"{grid[i][j]:.3f}", ha="center", va="center", color=colour)
+        ax.set_xticks(range(n_cols), labels=list(tested_on), rotation=30, ha="right")
+        ax.set_yticks(range(n_rows), labels=list(trained_on))
+        ax.set_xlabel("tested on")
+        ax.set_ylabel("trained on")
+        ax.set_title(metric)
+    figure.colorbar(image, ax=list(axes))
+    if title:
+        figure.suptitle(title)
+    return _png(figure)

@@ -15,6 +15,11 @@ Prediction log (:data:`PREDICTION_COLUMNS`), one row per scored article:
 - ``scored_at``     ISO-8601 UTC timestamp, written as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``
 - ``day``           ``YYYY-MM-DD``, the partition (by default the UTC day of ``scored_at``;
   a backfill may set the data-interval day instead)
+- ``top_terms``     str, why: the terms that contributed most to the score, largest absolute
+  contribution first, as ``term:+0.412;other term:-0.130`` (contributions to the model's
+  log-odds of fake; see :mod:`fnlib.models.explain`); ``""`` for models that give no
+  per-prediction reasons (forests) or when explanations are off. Parts written before this
+  column existed are read with it empty.
 
 Feedback log (:data:`FEEDBACK_COLUMNS`), one row per label received from the desk:
 
@@ -62,14 +67,15 @@ MODEL_VERSION = "model_version"
 SCORED_AT = "scored_at"
 RECEIVED_AT = "received_at"
 DAY = "day"
+TOP_TERMS = "top_terms"
 
 PREDICTION_COLUMNS = (
-    ID, TEXT_SHA256, TEXT, PREDICTION, SCORE, MODEL_ID, MODEL_VERSION, SCORED_AT, DAY
+    ID, TEXT_SHA256, TEXT, PREDICTION, SCORE, MODEL_ID, MODEL_VERSION, SCORED_AT, DAY, TOP_TERMS
 )  # fmt: skip
 FEEDBACK_COLUMNS = (ID, LABEL, TEXT, RECEIVED_AT, DAY)
 COLUMNS = {PREDICTIONS: PREDICTION_COLUMNS, FEEDBACK: FEEDBACK_COLUMNS}
 _STRINGS = {
-    PREDICTIONS: (ID, TEXT_SHA256, TEXT, MODEL_ID, MODEL_VERSION, SCORED_AT, DAY),
+    PREDICTIONS: (ID, TEXT_SHA256, TEXT, MODEL_ID, MODEL_VERSION, SCORED_AT, DAY, TOP_TERMS),
     FEEDBACK: (ID, LABEL, TEXT, RECEIVED_AT, DAY),
 }
 _TIMESTAMP = {PREDICTIONS: SCORED_AT, FEEDBACK: RECEIVED_AT}
@@ -294,17 +300,20 @@ def make_prediction_rows(
     keep_text: bool = True,
     *,
     day: str | None = None,
+    top_terms: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Prediction-log rows for one scoring run (see the module docstring for the schema).
 
     ``day`` defaults to the UTC day of ``scored_at``; a backfill passes its data-interval day.
-    With ``keep_text=False`` only ``text_sha256`` identifies the text.
+    With ``keep_text=False`` only ``text_sha256`` identifies the text. ``top_terms`` (one
+    string per row, see :func:`fnlib.models.explain.format_terms`) defaults to empty.
     """
-    lengths = {len(ids), len(texts), len(predictions), len(scores)}
+    top_terms = [""] * len(ids) if top_terms is None else list(top_terms)
+    lengths = {len(ids), len(texts), len(predictions), len(scores), len(top_terms)}
     if len(lengths) != 1:
         raise InputError(
-            f"ids, texts, predictions and scores must have equal lengths, got {len(ids)}, "
-            f"{len(texts)}, {len(predictions)}, {len(scores)}"
+            f"ids, texts, predictions, scores and top_terms must have equal lengths, got "
+            f"{len(ids)}, {len(texts)}, {len(predictions)}, {len(scores)}, {len(top_terms)}"
         )
     not_str = [i for i, t in enumerate(texts) if not isinstance(t, str)]
     if not_str:
@@ -323,6 +332,7 @@ def make_prediction_rows(
             MODEL_VERSION: model_version,
             SCORED_AT: stamp,
             DAY: check_day(day) if day is not None else stamp[:10],
+            TOP_TERMS: top_terms,
         },
         columns=list(PREDICTION_COLUMNS),
     )
@@ -391,7 +401,10 @@ def read_log_csv(data: bytes, kind: str, name: str = "log.csv") -> pd.DataFrame:
     _check_kind(kind)
     source = f"{kind} log"
     text = decode_utf8(data, name, source)
-    frame = parse_csv_text(text, name, source, COLUMNS[kind])
+    required = [c for c in COLUMNS[kind] if c != TOP_TERMS]
+    frame = parse_csv_text(text, name, source, required)
+    if kind == PREDICTIONS and TOP_TERMS not in frame.columns and list(frame.columns) == required:
+        frame[TOP_TERMS] = ""  # a part written before the column existed
     out = validate_log_frame(frame, kind, name)
     log.debug("read %d %s rows from %s", len(out), kind, name)
     return out

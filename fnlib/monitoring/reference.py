@@ -79,11 +79,13 @@ def find_vectorizer(pipeline: Any) -> Any:
     )
 
 
-def score_texts(pipeline: Any, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def score_texts(pipeline: Any, texts: Sequence[str], *, return_features: bool = False) -> Any:
     """``(predictions, scores)`` of a fitted binary classifier: 0/1 ints and P(fake) in [0, 1].
 
     Uses ``predict_proba`` when the model has it, else the logistic function of
     ``decision_function`` (an uncalibrated but monotone score, e.g. for a linear SVM).
+    ``return_features=True`` adds a third item: the features the final step scored (the
+    output of ``pipeline[:-1]``; the texts for a one-step model), e.g. for explanations.
     """
     classes = [int(c) for c in getattr(pipeline, "classes_", [])]
     if sorted(classes) != [0, 1]:
@@ -104,7 +106,8 @@ def score_texts(pipeline: Any, texts: Sequence[str]) -> tuple[np.ndarray, np.nda
         scores = expit(decision if classes[1] == FAKE else -decision)
     else:
         raise InputError("the model has neither predict_proba nor decision_function")
-    return predictions, np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
+    scores = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
+    return (predictions, scores, items) if return_features else (predictions, scores)
 
 
 def _vocabulary(

@@ -22,6 +22,7 @@ import pandas as pd
 from fnlib.data import schema
 from fnlib.data.validate import formula_cells
 from fnlib.errors import InputError
+from fnlib.models.explain import explainable_form, score_with_reasons
 from fnlib.monitoring.logs import check_day, make_prediction_rows, partition_key, write_log_csv
 from fnlib.monitoring.reference import score_texts
 from fnlib.registry import current_champion, load_model
@@ -78,12 +79,16 @@ def pending_incoming(store: ObjectStore, days: list[str] | None = None) -> list[
 
 
 def score_incoming(store: ObjectStore, days: list[str] | None = None,
-                   keep_text: bool = True, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Score every unscored incoming file (optionally only of ``days``) with the champion."""
+                   keep_text: bool = True, now: dt.datetime | None = None,
+                   explain: bool = True) -> dict[str, Any]:
+    """Score every unscored incoming file (optionally only of ``days``) with the champion.
+
+    With ``explain`` (the default) each row's ``top_terms`` names the terms that contributed
+    most to its score (linear models and NB; empty for forests)."""
     champion, _ = current_champion(store)
     if champion is None:
         raise InputError("no champion model: train and promote one first (fn_train)")
-    model = None
+    model = form = None
     scored_at = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     summary: dict[str, Any] = {"model_id": champion.model_id, "files": [], "scored": 0,
                                "rejected": 0, "skipped": 0}
@@ -105,12 +110,19 @@ def score_incoming(store: ObjectStore, days: list[str] | None = None,
             log.warning("%s: %d row(s) rejected, see incoming-rejected/day=%s/part-%s.csv",
                         key, len(rejected), day, part)
         if len(rows):
-            model = model or load_model(store, champion.model)
-            predictions, scores = score_texts(model, rows[schema.TEXT].tolist())
+            if model is None:
+                model = load_model(store, champion.model)
+                form = explainable_form(model) if explain else None
+            if form is not None:
+                predictions, scores, reasons = score_with_reasons(model, rows[schema.TEXT].tolist(),
+                                                                  form=form)
+            else:
+                predictions, scores = score_texts(model, rows[schema.TEXT].tolist())
+                reasons = None
             frame = make_prediction_rows(rows[schema.ID].tolist(), rows[schema.TEXT].tolist(),
                                          predictions, scores, champion.model_id,
                                          champion.model["version_id"], scored_at,
-                                         keep_text=keep_text, day=day)
+                                         keep_text=keep_text, day=day, top_terms=reasons)
             ref = store.put_bytes(out_key, write_log_csv(frame, "predictions"), content_type="text/csv")
             summary["files"].append({"incoming": key, "predictions": ref.versioned_uri,
                                      "rows": len(rows), "rejected": len(rejected)})

@@ -60,6 +60,7 @@ class TrainRequest:
         """From a DAG run: its params; without a config or tuning id, the tuning whose Asset
         event triggered the run."""
         params = dict(run["params"])
+        params.pop("evaluate_on", None)  # the DAG's evaluate task reads it, not training
         if not params.get("config") and not params.get("tuning_id"):
             params["tuning_id"] = run.get("triggered_by", {}).get("tuning_id")
         return cls.from_params(params)
@@ -80,7 +81,8 @@ def _inputs(store: ObjectStore, request: TrainRequest) -> tuple[Manifest, Object
     return dataset, dataset_ref, config, parents
 
 
-def _model_card(manifest: Manifest, metrics: dict[str, Any], config_label: str) -> str:
+def _model_card(manifest: Manifest, metrics: dict[str, Any], config_label: str,
+                explanation: str = "") -> str:
     test = metrics["test"]
     rows = "\n".join(f"| {k} | {test[k]:.4f} |" for k in ("accuracy", "precision", "recall", "f1", "roc_auc")
                      if test.get(k) is not None)
@@ -106,6 +108,8 @@ Confusion matrix [[tn, fp], [fn, tp]]: {test['confusion']}
 
 ![confusion matrix](confusion.png)
 ![ROC and PR curves](curves.png)
+
+{explanation}
 
 ## Objects
 {objects}
@@ -200,7 +204,9 @@ def train(store: ObjectStore, request: TrainRequest, airflow: dict | None = None
     manifest = Manifest(kind="model", id=model_id, objects=objects, parents=parents, params=params,
                         metrics=metrics,
                         provenance=provenance(airflow, wandb_run=wandb_path, wandb_artifact=artifact))
-    card = _model_card(manifest, metrics, cfg.label)
+    from fnlib.models.card import explanation_section
+
+    card = _model_card(manifest, metrics, cfg.label, explanation_section(pipeline))
     manifest.objects["card"] = store.put_bytes(object_key("model", model_id, "card.md"), card.encode(),
                                                content_type="text/markdown")
     ref = commit_manifest(store, manifest)

@@ -28,6 +28,7 @@ MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
 KIND_PREFIX = {
     "raw": "raw", "dataset": "datasets", "tuning": "tuning", "model": "models", "feedback": "feedback",
+    "evaluation": "evaluations", "transfer": "transfers",
 }
 
 
