@@ -125,6 +125,29 @@ def test_train_saves_model_and_promotes_first_champion(dagbag, tune_run, fn_buck
     assert len(fn_bucket.list_versions(manifest.objects["model"].key)) == 1
 
 
+def test_train_evaluates_the_model_on_each_listed_dataset(dagbag, tune_run, fn_bucket, dataset_id):
+    summary = tune_run.get_task_instance("reduce").xcom_pull(task_ids="reduce")
+    other = run_all(fn_bucket, DatasetRequest(source="synthetic", n_docs=200, seed=4),
+                    track_wandb=False)["dataset_id"]
+    dagrun = dagbag.get_dag("fn_train").test(
+        run_conf={"tuning_id": summary["tuning_id"], "f1_floor": 0.5,
+                  "evaluate_on": [dataset_id, other]}
+    )
+    assert dagrun.state == "success"
+    trained = dagrun.get_task_instance("train").xcom_pull(task_ids="train")
+    tis = _ok(dagrun, "evaluate")
+    assert sorted(ti.rendered_map_index for ti in tis) == sorted([dataset_id, other])
+    for ti in tis:
+        result = ti.xcom_pull(task_ids="evaluate", map_indexes=ti.map_index)
+        manifest, _ = find_manifest(fn_bucket, "evaluation", result["evaluation_id"])
+        assert manifest.params["model_id"] == trained["model_id"]
+        assert {p["kind"] for p in manifest.parents} == {"model", "dataset"}
+        assert manifest.provenance["airflow"]["dag_id"] == "fn_train"
+        assert manifest.metrics["in_domain"] is (manifest.params["dataset_id"] == dataset_id)
+        if manifest.metrics["in_domain"]:  # the same test split as training: the same F1
+            assert manifest.metrics["f1"] == pytest.approx(trained["test"]["f1"])
+
+
 def test_worse_challenger_is_rejected_and_recorded(dagbag, tune_run, fn_bucket, dataset_id):
     champion_before, _ = current_champion(fn_bucket)
     weak = {

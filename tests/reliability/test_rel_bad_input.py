@@ -142,7 +142,7 @@ def _predictions(rows: list[list[Any]], extra: bool = False) -> str:
     header = (*PREDICTION_COLUMNS, "extra") if extra else PREDICTION_COLUMNS
     out = []
     for row_id, text, score in rows:
-        row = [row_id, text_sha256(text), text, "1", str(score), "mdl-x", "v1", STAMP, DAY]
+        row = [row_id, text_sha256(text), text, "1", str(score), "mdl-x", "v1", STAMP, DAY, ""]
         out.append(row + ["x"] if extra else row)
     return _csv(out, header)
 

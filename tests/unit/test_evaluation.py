@@ -150,3 +150,28 @@ def test_batch_scoring_logs_each_predictions_top_terms(world):
     old = log.drop(columns=TOP_TERMS).to_csv(index=False, lineterminator="\n").encode()
     back = read_log_csv(old, "predictions", "old-part.csv")
     assert tuple(back.columns) == PREDICTION_COLUMNS and (back[TOP_TERMS] == "").all()
+
+
+def test_cli_evaluate_lineage_and_explain(world, monkeypatch, moto_endpoint, capsys):
+    import re
+
+    from fnlib.cli import main
+
+    store, (_, ds_b), trained = world
+    monkeypatch.setenv("FN_BUCKET", store.bucket)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    assert main(["evaluate", "--model", trained["model_id"], "--dataset", ds_b, "--no-wandb"]) == 0
+    out = capsys.readouterr().out
+    ev_id = re.search(r"evaluation (ev-[0-9a-f]{16})", out).group(1)
+    assert f"trained on {trained['dataset_id']}" in out and "f1=" in out
+    assert main(["lineage", ev_id]) == 0
+    lineage = capsys.readouterr().out
+    assert lineage.startswith(f"evaluation {ev_id}") and f"model {trained['model_id']}" in lineage
+    assert main(["explain", "--model", trained["model_id"], "--top", "4",
+                 "the senator said the budget vote was rigged by aliens"]) == 0
+    out = capsys.readouterr().out
+    score = float(re.search(r"log-odds of fake ([+-][0-9.]+)", out).group(1))
+    parts = [float(v) for v in re.findall(r"^  ([+-][0-9.]+)  ", out, flags=re.M)]
+    intercept = float(re.search(r"= intercept ([+-][0-9.]+)", out).group(1))
+    assert len(parts) == 5  # four terms and the rest
+    assert intercept + sum(parts) == pytest.approx(score, abs=1e-3)
