@@ -14,7 +14,8 @@ Reads ``<project>/../shared/data``; a throwaway local S3 endpoint (moto) holds t
               Pérez-Rosas fakeNewsDataset vs celebrityDataset, FakeNewsNet BuzzFeed vs
               PolitiFact articles.
 
-    python bench/honest_bench.py [--parts liar articles transfer] [--grid default|small]
+    python bench/honest_bench.py [--parts liar articles transfer] [--pairs titles ...]
+                                 [--grid default|small]
 
 W&B runs are disabled here (``--wandb offline`` to keep them): they change no figure.
 """
@@ -109,7 +110,8 @@ def part_transfer(store: Any, args: argparse.Namespace) -> None:
     from fnlib.stages.dataset import DatasetRequest, run_all
     from fnlib.stages.transfer import TransferRequest, format_table, transfer
 
-    for pair, sides in PAIRS.items():
+    for pair in args.pairs:
+        sides = PAIRS[pair]
         t0 = time.perf_counter()
         names = {}
         for label, source, path, options in sides:
@@ -132,6 +134,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", nargs="+", default=["liar", "articles", "transfer"],
                         choices=["liar", "articles", "transfer"])
+    parser.add_argument("--pairs", nargs="+", default=list(PAIRS), choices=list(PAIRS),
+                        help="the transfer pairs to run")
     parser.add_argument("--grid", default="default", choices=["default", "small"])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--wandb", default="disabled", choices=["disabled", "offline"])

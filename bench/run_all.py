@@ -3,17 +3,19 @@
 ``make bench`` runs this with ``nice -n 10`` (the machines are shared). Profiles:
 
 ``--quick``   a smoke run: parse times, denoising on 5k articles, the small grid on 5k articles vs
-              GridSearchCV and naive, training/scoring at 20k.
+              GridSearchCV and naive, training/scoring at 20k, scoring with explanations at 5k.
 default       parse times; denoising on 20k articles and the real sets; the default grid on 5k
               articles vs GridSearchCV and naive refits; the default grid on LIAR and
-              FakeNewsNet vs GridSearchCV (scores); training/scoring at 45k. ~25 min of CPU
+              FakeNewsNet vs GridSearchCV (scores); training/scoring at 45k; scoring with
+              explanations on vs off at 20k. ~25 min of CPU
               time (the sum of the steps' CPU times measured for docs/performance.md); longer
               on a loaded machine.
 ``--full``    the default plus the cache path at 5k and the scaling runs behind
               docs/performance.md: the default grid
               without forests at 5k (with baselines) and at 5k/20k/45k, the small grid without
               forests at 5k/45k/200k, forests alone at 2.5k/5k/10k, training/scoring at
-              45k/200k, and the main job end to end on the local stack (``--e2e`` adds only
+              45k/200k, the honest-accuracy figures (bench/honest_bench.py), and the main job
+              end to end on the local stack (``--e2e`` adds only
               that to a profile). Roughly 1.5-2 hours (an estimate from the step times of
               the round behind docs/performance.md).
 
@@ -42,6 +44,7 @@ QUICK = [
     ("text", ["text_bench.py", "--docs", "5000", "--repeat", "1"]),
     ("tune-5k-small", ["tune_bench.py", "--docs", "5000", "--grid", "small", "--naive"]),
     ("train-20k", ["train_bench.py", "--sizes", "20000", "--configs", "linsvm"]),
+    ("explain", ["explain_bench.py", "--size", "5000", "--configs", "linsvm", "--repeats", "1"]),
 ]
 DEFAULT = [
     ("parse", ["parse_bench.py", "--repeat", "3"]),
@@ -50,6 +53,7 @@ DEFAULT = [
     ("tune-liar", ["tune_bench.py", "--source", "liar"]),
     ("tune-fakenewsnet", ["tune_bench.py", "--source", "fakenewsnet"]),
     ("train-45k", ["train_bench.py", "--sizes", "45000", "--configs", "linsvm"]),
+    ("explain", ["explain_bench.py", "--size", "20000"]),
 ]
 _LINEAR = "nb,linsvm,sgd,logreg"  # the default grid's models without the random forest
 FULL = DEFAULT[:2] + [
@@ -63,6 +67,8 @@ FULL = DEFAULT[:2] + [
     ("tune-rf-scaling", ["tune_bench.py", "--sizes", "2500", "5000", "10000", "--models", "rf",
                          "--grid", "small", "--skip-gridsearch"]),
     ("train", ["train_bench.py", "--sizes", "45000", "200000", "--configs", "linsvm"]),
+    ("explain", ["explain_bench.py", "--size", "20000"]),
+    ("honest", ["honest_bench.py"]),
 ]
 E2E = ("e2e", ["e2e_bench.py"])
 

@@ -92,7 +92,7 @@ def transfer(store: ObjectStore, request: TransferRequest, airflow: dict | None 
         models[dataset_id] = trained["model_id"]
         log.info("transfer: %s trained on %s", trained["model_id"], dataset_id)
     evaluations = []
-    for trained_on, model_id in models.items():
+    for model_id in models.values():
         for tested_on in request.datasets:
             evaluations.append(evaluate_model(store, EvaluateRequest(
                 model=model_id, dataset_id=tested_on, split="test"), airflow))
