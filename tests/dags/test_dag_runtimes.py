@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "registry.example/fn-task:structure-test"
 PLANTED = "planted-worker-secret-3f9c1e"
 # tasks that stay on the worker in every runtime: control flow and XCom reshaping
-ON_WORKER = {"feature_settings", "configurations", "claim", "wait_for_request"}
+ON_WORKER = {"feature_settings", "configurations", "evaluation_targets", "claim",
+             "wait_for_request"}
 DAG_IDS = {"fn_dataset", "fn_tune", "fn_train", "fn_score", "fn_monitor", "fn_retrain"}
 PUBLIC_ENV = {"FN_TASK_CONTAINER", "FN_TASK_IMAGE", "FN_BUCKET", "FN_STACK_DIR", "WANDB_DIR",
               "WANDB_MODE"}
@@ -72,7 +73,7 @@ def test_every_data_task_uses_the_runtime_operator(monkeypatch, fn_bucket, runti
     bag = _bag(monkeypatch, runtime)
     seen = {(dag_id, task.task_id): _operator_class(task).__name__
             for dag_id, task in _data_tasks(bag)}
-    assert len(seen) == 17, sorted(seen)
+    assert len(seen) == 18, sorted(seen)
     assert set(seen.values()) == {class_name}, seen
     for dag_id in DAG_IDS:  # the worker-side tasks do not change with the runtime
         for task in bag.get_dag(dag_id).tasks:
