@@ -12,7 +12,13 @@ updates the `fn_dataset` Asset, which triggers tuning).
 
 Sources: `synthetic` (generated, no path), `isot` (folder with Fake.csv + True.csv),
 `liar` (folder with train/valid/test.tsv), `fakenewsnet` (folder with
-{politifact,gossipcop}_{fake,real}.csv), `csv` (one file; column names in `options`).
+{politifact,gossipcop}_{fake,real}.csv), `csv` (one file, or train/valid/test.csv; column names
+in `options`), `folders` (one sub-folder of .txt articles per class, e.g. fake/ legit/), `json`
+(JSON articles under class folders such as FakeNewsContent/RealNewsContent, or JSON Lines with
+`options` {"label_field": ...}).
+
+Split: `random` (stratified, seeded) or `predefined` (the data set's own: LIAR's files, split
+files, or `options` {"split_column": ...} / {"split_field": ...}); validation rows join train.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from fn_airflow.tasks import fn_task
     default_args=DEFAULT_ARGS,
     params={
         "source": Param("synthetic", type="string", title="Source",
-                        enum=["synthetic", "isot", "liar", "fakenewsnet", "csv"],
+                        enum=["synthetic", "isot", "liar", "fakenewsnet", "csv", "folders", "json"],
                         description="Which corpus layout to read."),
         "path": Param(None, type=["null", "string"], title="Path",
                       description="File or folder of the raw corpus on the worker "
@@ -46,6 +52,13 @@ from fn_airflow.tasks import fn_task
                        description="Remove agency datelines, URLs and class-identifying metadata."),
         "dedupe": Param(True, type="boolean", title="Remove duplicates",
                         description="Drop exact and normalised-text duplicates before the split."),
+        "split": Param("random", type="string", enum=["random", "predefined"], title="Split",
+                       description="random: stratified, seeded (Test fraction); predefined: the "
+                                   "data set's own split (LIAR's files, train/valid/test files, "
+                                   "a split column); validation rows join train."),
+        "near_dedupe": Param(True, type="boolean", title="Drop near-duplicates of test",
+                             description="Drop train texts whose word set is >= 80% like a "
+                                         "test text's (reposts with a changed word)."),
         "n_docs": Param(2000, type="integer", minimum=20, maximum=2_000_000,
                         title="Synthetic documents", description="Only for source=synthetic."),
         "label_mapping": Param(None, type=["null", "object"], title="Label mapping",

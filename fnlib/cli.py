@@ -82,23 +82,36 @@ def _dataset_request(args: argparse.Namespace):
     return DatasetRequest(
         source=args.source, path=str(Path(args.path).resolve()) if args.path else None,
         test_size=args.test_size, seed=args.seed, scrub=not args.no_scrub,
-        dedupe=not args.no_dedupe, n_docs=args.n_docs, label_mapping=mapping, options=options,
+        dedupe=not args.no_dedupe, split=args.split, near_dedupe=not args.no_near_dedupe,
+        n_docs=args.n_docs, label_mapping=mapping, options=options,
     )
 
 
 def _add_dataset_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--source", default="synthetic",
-                   choices=["synthetic", "isot", "liar", "fakenewsnet", "csv"],
-                   help="corpus layout (default: synthetic, generated offline)")
+    from fnlib.data.schema import SOURCE_NAMES
+
+    p.add_argument("--source", default="synthetic", choices=list(SOURCE_NAMES),
+                   help="corpus layout (default: synthetic, generated offline): isot (Fake.csv + "
+                        "True.csv), liar (train/valid/test.tsv), fakenewsnet ({collection}_{fake,"
+                        "real}.csv), csv (a file or train/valid/test.csv), folders (<class>/*.txt, "
+                        "e.g. fake/ legit/), json (JSON articles under class folders, or JSON Lines)")
     p.add_argument("--path", help="file or folder of the raw corpus (not for synthetic)")
     p.add_argument("--test-size", type=float, default=0.2, help="test fraction (default 0.2)")
     p.add_argument("--seed", type=int, default=42, help="split/generator seed (default 42)")
     p.add_argument("--n-docs", type=int, default=2000, help="synthetic documents (default 2000)")
     p.add_argument("--no-scrub", action="store_true", help="keep source markers and metadata")
     p.add_argument("--no-dedupe", action="store_true", help="keep duplicate texts")
+    p.add_argument("--split", default="random", choices=["random", "predefined"],
+                   help="random: stratified seeded split (--test-size); predefined: the data "
+                        "set's own split (LIAR's files, split files, split_column/split_field); "
+                        "validation rows join train, the test split is the published one")
+    p.add_argument("--no-near-dedupe", action="store_true",
+                   help="keep train texts that nearly duplicate a test text (word-set Jaccard "
+                        ">= 0.8); by default they are dropped from train")
     p.add_argument("--label-mapping", help='JSON raw label -> 1 fake / 0 real, e.g. \'{"false": 1}\'')
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
-                   help="loader option, e.g. text_column=body or collections='[\"gossipcop\"]'; "
+                   help="loader option, e.g. text_column=body, split_column=fold, "
+                        "label_field=verdict or collections='[\"gossipcop\"]'; "
                         "synthetic: vocab=zipf (a vocabulary that grows like real news)")
 
 

@@ -9,6 +9,10 @@ breaks, and is one ``str.translate`` pass (fast). Exact copies are reported sepa
 - When copies disagree on the label, the text carries no usable signal and *all* copies are
   dropped and reported as label conflicts.
 
+With a predefined split (``protected`` = the published test rows) the test split is never
+changed: a train row that duplicates a test row is dropped from train (reported under
+``cross_split``), duplicates within test are kept, and the rules above apply among train rows.
+
 Groups are found by hashing the normalised text (``pandas.util.hash_pandas_object``, 64 bit);
 the chance of a false match is negligible (about n^2 / 2^65, ~1e-9 for 200k documents).
 """
@@ -41,11 +45,15 @@ def normalised_text(texts: pd.Series) -> pd.Series:
     return texts.astype(str).map(_normalise)
 
 
-def dedupe(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+def dedupe(
+    df: pd.DataFrame, protected: np.ndarray | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Drop exact and normalised-text duplicates and label conflicts; return frame and report.
 
     "First" means smallest id in string order, so the result does not depend on row order.
     The result keeps the input's row order (minus dropped rows) and a fresh index.
+    ``protected`` (a boolean mask aligned with ``df``) marks rows that are never dropped; rows
+    duplicating a protected row are (see the module docstring).
     """
     ordered = df.reset_index(drop=True)
     order = np.argsort(ordered[ID].astype(str).to_numpy(), kind="stable")
@@ -60,13 +68,37 @@ def dedupe(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     groups = pd.DataFrame(
         {"key": keys, "label": by_id[LABEL].to_numpy(), "id": by_id[ID].to_numpy()}
     )
-    n_labels = groups.groupby("key", sort=False)["label"].transform("nunique").to_numpy()
-    conflict = n_labels > 1
-    duplicate = groups["key"].duplicated(keep="first").to_numpy() & ~conflict
-    exact = texts.duplicated(keep="first").to_numpy() & duplicate
+    kept_ids = groups["id"].to_numpy()
+    shielded = np.zeros(len(groups), dtype=bool)
+    cross = np.zeros(len(groups), dtype=bool)
+    report_cross: dict[str, Any] | None = None
+    if protected is not None:
+        shielded = np.asarray(protected, dtype=bool)[order]
+        protected_keys = groups.loc[shielded, ["key", "label", "id"]].drop_duplicates("key")
+        cross = ~shielded & groups["key"].isin(protected_keys["key"]).to_numpy()
+        match = groups.loc[cross, ["key", "label", "id"]].merge(
+            protected_keys, on="key", suffixes=("", "_test"), how="left")
+        report_cross = {
+            "train_rows_dropped": int(cross.sum()),
+            "label_differs": int((match["label"] != match["label_test"]).sum()),
+            "examples": [{"dropped": str(r.id), "test": str(r.id_test)}
+                         for r in match.head(MAX_EXAMPLES).itertuples()],
+        }
+    rest = ~shielded & ~cross  # the rows the usual rules apply to
+    sub = groups[rest]
+    conflict = np.zeros(len(groups), dtype=bool)
+    duplicate = np.zeros(len(groups), dtype=bool)
+    conflict[rest] = sub.groupby("key", sort=False)["label"].transform("nunique").to_numpy() > 1
+    duplicate[rest] = sub["key"].duplicated(keep="first").to_numpy()
+    duplicate &= ~conflict
+    exact = np.zeros(len(groups), dtype=bool)
+    exact[rest] = texts[rest].duplicated(keep="first").to_numpy()
+    exact &= duplicate
     near = duplicate & ~exact
 
-    first_id = groups.groupby("key", sort=False)["id"].transform("first").to_numpy()
+    first = sub.groupby("key", sort=False)["id"].transform("first").to_numpy()
+    kept_ids = kept_ids.copy()
+    kept_ids[rest] = first
     conflict_groups = groups[conflict].groupby("key", sort=False)["id"].apply(list)
     report = {
         "rows_in": int(len(ordered)),
@@ -80,21 +112,25 @@ def dedupe(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
             ],
         },
         "examples": {
-            "exact": _pairs(groups["id"].to_numpy(), first_id, exact),
-            "near": _pairs(groups["id"].to_numpy(), first_id, near),
+            "exact": _pairs(groups["id"].to_numpy(), kept_ids, exact),
+            "near": _pairs(groups["id"].to_numpy(), kept_ids, near),
         },
     }
-    drop_sorted = duplicate | conflict
+    if report_cross is not None:
+        report["cross_split"] = report_cross
+    drop_sorted = duplicate | conflict | cross
     drop = np.zeros(len(ordered), dtype=bool)
     drop[order] = drop_sorted
     out = ordered[~drop].reset_index(drop=True)
     report["rows_out"] = int(len(out))
     report["rows_dropped"] = int(drop.sum())
     log.info(
-        "dedupe: %d exact and %d near duplicates, %d label-conflict rows dropped; %d -> %d rows",
+        "dedupe: %d exact and %d near duplicates, %d label-conflict rows, %d train rows "
+        "duplicating test dropped; %d -> %d rows",
         report["exact_duplicates"],
         report["near_duplicates"],
         report["label_conflicts"]["rows"],
+        int(cross.sum()),
         report["rows_in"],
         report["rows_out"],
     )

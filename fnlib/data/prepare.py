@@ -6,9 +6,13 @@ Order of the stages in :func:`prepare_corpus`:
 2. scrub source markers, URLs and metadata (:mod:`fnlib.data.scrub`); rows left blank by the
    scrub (a text that was only a link, say) are dropped and listed in the report section
    ``blank_after_scrub``; the rest of the input is kept;
-3. de-duplicate and drop label conflicts (:mod:`fnlib.data.dedupe`);
+3. de-duplicate and drop label conflicts (:mod:`fnlib.data.dedupe`); with the ``predefined``
+   split the published test rows are never dropped, train rows duplicating them are;
 4. validate again (enough rows per class must survive);
-5. split into train/test, stratified and seeded (:mod:`fnlib.data.split`).
+5. split into train/test (:mod:`fnlib.data.split`): ``random`` (stratified, seeded) or
+   ``predefined`` (the data set's own split; validation rows join train);
+6. drop from train the near-duplicates of test rows (:mod:`fnlib.data.neardup`), reported in
+   the section ``near_duplicates_across_split``.
 
 :func:`write_split_csv` / :func:`read_split_csv` serialise one split deterministically: the same
 frame always gives the same bytes, so content checksums and dataset ids are stable.
@@ -26,11 +30,19 @@ import pandas as pd
 
 from fnlib.data.dedupe import dedupe as dedupe_corpus
 from fnlib.data.errors import CorpusError, Problem
+from fnlib.data.neardup import DEFAULT_THRESHOLD, drop_near_duplicates
+from fnlib.data.reading import decode_utf8, parse_csv_text
 from fnlib.data.schema import FAKE, ID, LABEL, LABEL_NAMES, REAL, SPLIT_COLUMNS, TEXT
 from fnlib.data.scrub import ScrubOptions
 from fnlib.data.scrub import scrub as scrub_corpus
-from fnlib.data.sources import decode_utf8, parse_csv_text
-from fnlib.data.split import split_train_test
+from fnlib.data.split import (
+    SPLIT_COLUMN,
+    STRATEGIES,
+    check_predefined,
+    predefined_assignment,
+    split_predefined,
+    split_train_test,
+)
 from fnlib.data.validate import ValidationLimits, validate_corpus
 from fnlib.errors import InputError
 
@@ -48,6 +60,9 @@ class PrepareOptions:
 
     scrub: bool = True
     dedupe: bool = True
+    split: str = "random"
+    near_dedupe: bool = True
+    near_threshold: float = DEFAULT_THRESHOLD
     test_size: float = 0.2
     seed: int = 42
     limits: ValidationLimits = field(
@@ -76,10 +91,18 @@ def _balance(df: pd.DataFrame) -> dict[str, Any]:
 
 
 def prepare_corpus(
-    df: pd.DataFrame, source: str, options: PrepareOptions | None = None
+    df: pd.DataFrame, source: str, options: PrepareOptions | None = None,
+    origin: str | None = None, split_column: str = SPLIT_COLUMN,
 ) -> PreparedCorpus:
-    """Validate, scrub, de-duplicate and split a corpus; see the module docstring."""
+    """Validate, scrub, de-duplicate and split a corpus; see the module docstring.
+
+    ``origin`` (the input file or folder) and ``split_column`` (the user's name for the split
+    column) only make error messages about a predefined split point at the right place.
+    """
     options = options or PrepareOptions()
+    if options.split not in STRATEGIES:
+        raise InputError(f"split must be one of {list(STRATEGIES)}, got {options.split!r}")
+    where = origin or source
     report: dict[str, Any] = {
         "source": source,
         "synthetic": source == "synthetic",
@@ -92,6 +115,12 @@ def prepare_corpus(
     # sorted by id: every later stage, and so the whole report, is independent of row order
     corpus = df.sort_values(ID, kind="stable").reset_index(drop=True)
     corpus[LABEL] = corpus[LABEL].astype("int64")
+    assignment: pd.Series | None = None
+    if options.split == "predefined":
+        assigned = predefined_assignment(corpus, where, split_column)
+        published = corpus[SPLIT_COLUMN].astype(str).str.strip().str.casefold()
+        report["input"]["published_splits"] = {k: int(v) for k, v in published.value_counts().sort_index().items()}
+        assignment = pd.Series(assigned.to_numpy(), index=corpus[ID].to_numpy())
 
     if options.scrub:
         corpus, scrub_report = scrub_corpus(corpus, options.scrub_options)
@@ -107,24 +136,36 @@ def prepare_corpus(
         report["blank_after_scrub"] = {"rows_dropped": 0, "example_ids": []}
 
     if options.dedupe:
-        corpus, report["dedupe"] = dedupe_corpus(corpus)
+        protected = None if assignment is None else (
+            assignment.loc[corpus[ID].to_numpy()].to_numpy() == "test")
+        corpus, report["dedupe"] = dedupe_corpus(corpus, protected=protected)
     else:
         report["dedupe"] = {"skipped": True}
 
     report["validation"]["prepared"] = validate_corpus(
         corpus, f"{source} (after scrub and dedupe)", options.limits
     )
-    train, test = split_train_test(corpus, test_size=options.test_size, seed=options.seed)
-    report["split"] = {
-        "test_size": options.test_size,
-        "seed": options.seed,
-        "stratified": True,
-        "train": _balance(train),
-        "test": _balance(test),
-    }
+    if assignment is None:
+        train, test = split_train_test(corpus, test_size=options.test_size, seed=options.seed)
+        split_report: dict[str, Any] = {"strategy": "random", "test_size": options.test_size,
+                                        "seed": options.seed, "stratified": True}
+    else:
+        now = pd.Series(assignment.loc[corpus[ID].to_numpy()].to_numpy(), index=corpus.index)
+        check_predefined(corpus.assign(**{SPLIT_COLUMN: now}), f"{where} (after scrub and dedupe)",
+                         split_column)
+        train, test = split_predefined(corpus, now)
+        split_report = {"strategy": "predefined", "column": split_column,
+                        "validation_rows": "joined train"}
+    if options.near_dedupe:
+        train, report["near_duplicates_across_split"] = drop_near_duplicates(
+            train, test, options.near_threshold)
+    else:
+        report["near_duplicates_across_split"] = {"skipped": True}
+    report["split"] = {**split_report, "train": _balance(train), "test": _balance(test)}
     log.info(
-        "prepared %s: %d input rows -> train %d, test %d",
+        "prepared %s (%s split): %d input rows -> train %d, test %d",
         source,
+        options.split,
         len(df),
         len(train),
         len(test),

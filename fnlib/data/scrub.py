@@ -19,6 +19,10 @@ Rules (each can be switched off through :class:`ScrubOptions`):
 ``urls``
     ``url``           ``http://``, ``https://`` and ``www.`` links.
     ``domain``        bare domains such as ``nytimes.com`` or ``cnn.com/politics/...``.
+``origin``
+    ``origin``        each row's own origin, from its :data:`ORIGIN_COLUMNS` (the JSON article
+                      loader fills them): the URL, its host (``politi.co``) and the site name
+                      (``Addicting Info``), removed as whole words, case-insensitively.
 
 Whitespace is then normalised in every row a rule changed (tabs, NBSP and runs of spaces to
 one space, CR/CRLF to LF, spaces around line breaks removed, at most one blank line); other
@@ -47,6 +51,8 @@ EXAMPLE_CHARS = 60
 MAX_EXAMPLES = 3
 IDENTIFYING_ACCURACY = 0.95
 IDENTIFYING_COVERAGE = 0.5
+PREDICTIVE_ACCURACY = 0.8
+PREDICTIVE_LIFT = 0.2
 
 _AGENCIES = ("Reuters", "AP", "AFP", "Associated Press", "Bloomberg", "UPI", "dpa")
 _TITLE_LINE = r"\A(?P<keep>[^\n]{0,500}\n[ \t\r\n]*)?"  # optional title before the body
@@ -62,7 +68,52 @@ class ScrubOptions:
 
     markers: bool = True
     urls: bool = True
+    origin: bool = True
     drop_metadata: bool = True
+
+
+ORIGIN_COLUMNS = (META_PREFIX + "url", META_PREFIX + "source", META_PREFIX + "site_name")
+"""Metadata columns naming where a row comes from; the ``origin`` rule removes their values."""
+_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.)?([^/\s:?#]+)", re.IGNORECASE)
+
+
+def _origin_needles(values: list[str]) -> list[str]:
+    needles = set()
+    for value in values:
+        value = value.strip()
+        if len(value) < 3:
+            continue
+        needles.add(value)
+        host = _HOST.match(value)
+        if host and "." in host.group(1):
+            needles.add(host.group(1))
+    return sorted(needles, key=len, reverse=True)  # longest first: the URL before its host
+
+
+def scrub_origins(texts: pd.Series, df: pd.DataFrame) -> tuple[pd.Series, np.ndarray, list[str]]:
+    """Remove each row's own origin (URL, host, site name) from its text.
+
+    Returns the texts, the mask of changed rows and, per changed row, what was removed.
+    """
+    columns = [c for c in ORIGIN_COLUMNS if c in df.columns]
+    changed = np.zeros(len(texts), dtype=bool)
+    removed: list[str] = [""] * len(texts)
+    if not columns:
+        return texts, changed, removed
+    origins = df[columns].astype(str).to_numpy()
+    out = texts.to_numpy(dtype=object).copy()
+    for pos in range(len(out)):
+        needles = _origin_needles([v for v in origins[pos] if v])
+        if not needles:
+            continue
+        pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, needles)) + r")(?!\w)",
+                             re.IGNORECASE)
+        found = pattern.findall(out[pos])
+        if found:
+            out[pos] = pattern.sub("", out[pos])
+            changed[pos] = True
+            removed[pos] = " | ".join(dict.fromkeys(found))
+    return pd.Series(out, index=texts.index, dtype=object), changed, removed
 
 
 @dataclass(frozen=True)
@@ -242,6 +293,9 @@ def _majority_stats(values: pd.Series, labels: np.ndarray) -> dict[str, Any]:
         "coverage": round(coverage, 4),
         "majority_accuracy": round(accuracy, 4),
         "class_identifying": bool(identifying),
+        "class_predictive": bool(coverage >= IDENTIFYING_COVERAGE
+                                 and accuracy >= PREDICTIVE_ACCURACY
+                                 and accuracy - baseline >= PREDICTIVE_LIFT),
     }
 
 
@@ -251,9 +305,11 @@ def metadata_report(df: pd.DataFrame) -> list[dict[str, Any]]:
     Rule: over the rows whose value (as a string, non-blank) occurs at least twice, predict
     the majority label of each value. The column is *class-identifying* when that covers at
     least half of all rows, reaches >= 0.95 accuracy and beats always predicting the majority
-    class on those rows. Unique values (URLs, ids) cannot generalise and never count as such;
-    for columns holding URLs the same statistics are added for the URL's host (``url_host``),
-    and the column counts as class-identifying if its host does.
+    class on those rows. It is *class-predictive* (a weaker flag) with the same coverage, >= 0.8
+    accuracy and at least 0.2 above that majority-class baseline (e.g. an article's publisher:
+    87% accurate on three quarters of FakeNewsNet's articles). Unique values (URLs, ids) cannot
+    generalise and never count as either; for columns holding URLs the same statistics are
+    added for the URL's host (``url_host``), and the column is flagged if its host is.
     """
     columns = [c for c in df.columns if str(c).startswith(META_PREFIX)]
     if not columns:
@@ -268,6 +324,7 @@ def metadata_report(df: pd.DataFrame) -> list[dict[str, Any]]:
             hosts = values.str.extract(_URL_VALUE, expand=False).fillna("").str.lower()
             entry["url_host"] = _majority_stats(hosts, labels)
             entry["class_identifying"] |= entry["url_host"]["class_identifying"]
+            entry["class_predictive"] |= entry["url_host"]["class_predictive"]
         report.append(entry)
     return report
 
@@ -306,6 +363,15 @@ def scrub(
         rules_report[rule.name] = {"rows_changed": n_changed, "examples": examples}
         log.debug("scrub rule %s changed %d rows", rule.name, n_changed)
 
+    if options.origin:
+        texts, changed, removed = scrub_origins(texts, df.reset_index(drop=True))
+        changed_any |= changed
+        rules_report["origin"] = {
+            "rows_changed": int(changed.sum()),
+            "examples": [{"id": str(ids[p]), "removed": removed[p][:EXAMPLE_CHARS]}
+                         for p in np.flatnonzero(changed)[:MAX_EXAMPLES]],
+        }
+
     # whitespace: fully normalised where a rule removed something, elsewhere only stripped
     whitespace_changed = 0
     if changed_any.any():
@@ -335,6 +401,7 @@ def scrub(
             "dropped": [m["column"] for m in meta] if options.drop_metadata else [],
             "columns": meta,
             "class_identifying": [m["column"] for m in meta if m["class_identifying"]],
+            "class_predictive": [m["column"] for m in meta if m["class_predictive"]],
         },
     }
     log.info(

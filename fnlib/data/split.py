@@ -1,4 +1,14 @@
-"""Seeded, stratified train/test split that does not depend on the input's row order."""
+"""Train/test splits: seeded and stratified (``random``), or the data set's own (``predefined``).
+
+``random``      :func:`split_train_test`: stratified by label, seeded, independent of row order.
+``predefined``  :func:`split_predefined`: the split each row was published with, carried by the
+                loaders in the ``meta_split`` column (LIAR's three files, a CSV/JSON split
+                column, separate files per split). Values are normalised by
+                :data:`SPLIT_ALIASES`; **validation rows join train** (tuning cross-validates on
+                train, so a separate validation set would go unused) and the test split is
+                exactly the published one. Unknown values, a missing train or test split, or a
+                split holding one class only are errors that name the file, column and values.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +19,92 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from fnlib.data.schema import ID, LABEL, LABEL_NAMES, SPLIT_COLUMNS
+from fnlib.data.errors import CorpusError, Problem
+from fnlib.data.schema import ID, LABEL, LABEL_NAMES, META_PREFIX, SPLIT_COLUMNS
 from fnlib.errors import InputError
 
 log = logging.getLogger(__name__)
+
+STRATEGIES = ("random", "predefined")
+SPLIT_COLUMN = META_PREFIX + "split"
+"""The corpus column in which loaders record each row's published split."""
+SPLIT_ALIASES: dict[str, str] = {
+    "train": "train", "training": "train",
+    "valid": "valid", "validation": "valid", "val": "valid", "dev": "valid",
+    "test": "test", "testing": "test",
+}
+"""Accepted split values (case-folded, stripped) -> canonical name."""
+TRAIN_SPLITS = ("train", "valid")
+
+
+def split_name_of_file(stem: str) -> str:
+    """The canonical split a file stem names (``dev`` -> ``valid``), or ``""``."""
+    return SPLIT_ALIASES.get(stem.strip().casefold(), "")
+
+
+def split_values(values: pd.Series, where: str, column: str) -> pd.Series:
+    """Normalise split values; unknown ones raise :class:`CorpusError` naming where and column."""
+    canonical = values.astype(str).str.strip().str.casefold().map(SPLIT_ALIASES)
+    bad = canonical.isna().to_numpy()
+    if bad.any():
+        shown = sorted(set(values[bad].astype(str).tolist()))[:10]
+        msg = (f"{where}: column {column!r} has unknown split value(s) {shown}; accepted: "
+               f"{sorted(SPLIT_ALIASES)}")
+        raise CorpusError("split", [Problem("split_value", msg, _positions(bad), column)])
+    return canonical.astype(str)
+
+
+def _positions(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.flatnonzero(mask))
+
+
+def predefined_assignment(df: pd.DataFrame, where: str, column: str = SPLIT_COLUMN) -> pd.Series:
+    """``train`` / ``test`` per row (validation rows -> ``train``), checked; see module doc.
+
+    ``where`` (the file or folder) and ``column`` (the user's split column) go into errors.
+    """
+    if SPLIT_COLUMN not in df.columns:
+        raise CorpusError("split", [Problem(
+            "split_missing", f"{where}: split=predefined, but the data carries no split; give "
+            "the split column (csv: split_column, json: split_field), files named "
+            "train/valid/test, or use split=random", column=column)])
+    canonical = split_values(df[SPLIT_COLUMN], where, column)
+    assigned = canonical.where(canonical == "test", "train")
+    check_predefined(df.assign(**{SPLIT_COLUMN: assigned}), where, column,
+                     published=sorted(set(canonical)))
+    return assigned
+
+
+def check_predefined(df: pd.DataFrame, where: str, column: str,
+                     published: list[str] | None = None) -> None:
+    """Train and test must both exist and each hold both classes; else :class:`CorpusError`."""
+    problems = []
+    found = published or sorted(set(df[SPLIT_COLUMN]))
+    for split in ("train", "test"):
+        rows = df[df[SPLIT_COLUMN] == split]
+        if rows.empty:
+            problems.append(Problem("split_missing", f"{where}: column {column!r} has no {split} "
+                                    f"rows (values found: {found})", column=column))
+            continue
+        classes = sorted(LABEL_NAMES[int(v)] for v in set(rows[LABEL].tolist()))
+        if len(classes) < 2:
+            problems.append(Problem("split_one_class", f"{where}: the {split} split of column "
+                                    f"{column!r} holds only {classes} rows; both fake and real "
+                                    "are needed", column=column))
+    if problems:
+        raise CorpusError("split", problems)
+
+
+def split_predefined(df: pd.DataFrame, assignment: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, test) by a ``train``/``test`` assignment aligned with ``df``; sorted by id."""
+    if not df[ID].is_unique:
+        raise InputError("cannot split: ids are not unique")
+    frame = df.loc[:, list(SPLIT_COLUMNS)].assign(**{LABEL: df[LABEL].astype("int64")})
+    is_test = (assignment.to_numpy() == "test")
+    parts = [frame[~is_test], frame[is_test]]
+    train, test = (p.sort_values(ID, kind="stable").reset_index(drop=True) for p in parts)
+    log.info("predefined split: train %d / test %d", len(train), len(test))
+    return train, test
 
 
 def _check(df: pd.DataFrame, test_size: float, seed: int) -> None:

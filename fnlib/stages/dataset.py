@@ -23,7 +23,9 @@ import pandas as pd
 
 from fnlib.data import schema
 from fnlib.data.prepare import PrepareOptions, prepare_corpus, write_split_csv
+from fnlib.data.schema import SOURCE_NAMES, SOURCES_NEEDING_PATH
 from fnlib.data.sources import load_source
+from fnlib.data.split import SPLIT_COLUMN, STRATEGIES, predefined_assignment
 from fnlib.data.validate import ValidationLimits, validate_corpus
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
@@ -32,8 +34,6 @@ from fnlib.storage.manifest import Manifest, commit_manifest, load_manifest, obj
 from fnlib.storage.objects import ObjectRef, ObjectStore, sha256_hex
 
 log = logging.getLogger(__name__)
-
-SOURCES_NEEDING_PATH = ("isot", "liar", "fakenewsnet", "csv")
 
 
 @dataclass
@@ -46,11 +46,17 @@ class DatasetRequest:
     seed: int = 42
     scrub: bool = True
     dedupe: bool = True
+    split: str = "random"
+    near_dedupe: bool = True
     n_docs: int = 2000
     label_mapping: dict[str, int] | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.source not in SOURCE_NAMES:
+            raise InputError(f"unknown source {self.source!r}; valid sources: {', '.join(SOURCE_NAMES)}")
+        if self.split not in STRATEGIES:
+            raise InputError(f"split must be one of {', '.join(STRATEGIES)}, got {self.split!r}")
         if self.source in SOURCES_NEEDING_PATH and not self.path:
             raise InputError(f"source {self.source!r} needs a path to its files")
         if not 0.0 < float(self.test_size) < 1.0:
@@ -65,6 +71,11 @@ class DatasetRequest:
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> DatasetRequest:
         return request_from_params(cls, params, "dataset")
+
+    def split_column(self) -> str:
+        """The user's name for the split column, for error messages."""
+        named = self.options.get("split_column") or self.options.get("split_field")
+        return str(named) if named else f"{SPLIT_COLUMN} (from the file names)"
 
     def loader_options(self) -> dict[str, Any]:
         opts = dict(self.options)
@@ -109,6 +120,8 @@ def ingest(store: ObjectStore, request: DatasetRequest, airflow: dict | None = N
     log.info("loading %s from %s", request.source, request.path or "(generated)")
     corpus = load_source(request.source, request.path, **request.loader_options())
     summary = validate_corpus(corpus, request.source, ValidationLimits())
+    if request.split == "predefined":  # a bad published split is bad input: nothing is written
+        predefined_assignment(corpus, request.path or request.source, request.split_column())
     data = _corpus_bytes(corpus)
     raw_id = "raw-" + sha256_hex(data)[:16]
     corpus_ref = store.put_bytes(object_key("raw", raw_id, "corpus.csv"), data, content_type="text/csv")
@@ -137,10 +150,13 @@ def prepare(store: ObjectStore, ingested: dict[str, Any], request: DatasetReques
     raw_manifest, _ = load_manifest(store, raw_ref.versioned_uri, raw_ref.sha256)
     corpus = _read_corpus(store.get_bytes(raw_manifest.objects["corpus"]))
     options = PrepareOptions(
-        scrub=bool(request.scrub), dedupe=bool(request.dedupe),
-        test_size=float(request.test_size), seed=int(request.seed),
+        scrub=bool(request.scrub), dedupe=bool(request.dedupe), split=request.split,
+        near_dedupe=bool(request.near_dedupe), test_size=float(request.test_size),
+        seed=int(request.seed),
     )
-    prepared = prepare_corpus(corpus, request.source, options)
+    prepared = prepare_corpus(corpus, request.source, options, origin=request.path,
+                              split_column=request.split_column())
+    report = prepared.report
     train_bytes = write_split_csv(prepared.train)
     test_bytes = write_split_csv(prepared.test)
     dataset_id = "ds-" + hashlib.sha256(train_bytes + b"\x00" + test_bytes).hexdigest()[:16]
@@ -156,6 +172,11 @@ def prepare(store: ObjectStore, ingested: dict[str, Any], request: DatasetReques
         "raw_manifest": raw_ref.to_dict(),
         "objects": {name: ref.to_dict() for name, ref in objects.items()},
         "rows": {"train": len(prepared.train), "test": len(prepared.test)},
+        "split": request.split,
+        "dropped_from_train": {
+            "duplicates_of_test": report.get("dedupe", {}).get("cross_split", {}).get("train_rows_dropped", 0),
+            "near_duplicates_of_test": report["near_duplicates_across_split"].get("train_rows_dropped", 0),
+        },
         "class_counts": {
             split: {schema.LABEL_NAMES[int(k)]: int(v) for k, v in frame[schema.LABEL].value_counts().items()}
             for split, frame in (("train", prepared.train), ("test", prepared.test))
@@ -202,7 +223,9 @@ def commit(store: ObjectStore, prepared: dict[str, Any], request: DatasetRequest
         objects={n: ObjectRef.from_dict(r) for n, r in prepared["objects"].items()},
         parents=[parent_link(raw_ref, "raw")],
         params=asdict(request),
-        metrics={"rows": prepared["rows"], "class_counts": prepared["class_counts"]},
+        metrics={"rows": prepared["rows"], "class_counts": prepared["class_counts"],
+                 "split": prepared.get("split", "random"),
+                 "dropped_from_train": prepared.get("dropped_from_train", {})},
         provenance=provenance(airflow, wandb_run=(tracked or {}).get("wandb_run")),
     )
     ref = commit_manifest(store, manifest)

@@ -182,5 +182,21 @@ def test_url_columns_are_also_judged_by_host() -> None:
         "coverage": 1.0,
         "majority_accuracy": 1.0,
         "class_identifying": True,
+        "class_predictive": True,
     }
     assert entry["class_identifying"] is True  # ... but the host gives the class away
+
+
+def test_a_source_that_mostly_gives_the_class_away_is_flagged_predictive() -> None:
+    # 10 outlets of 10 articles each: 9 outlets publish one class 90% of the time, 1 is mixed
+    labels, outlets = [], []
+    for outlet in range(10):
+        for i in range(10):
+            majority = outlet % 2
+            labels.append(majority if (outlet < 9 and i < 9) or (outlet == 9 and i < 5) else 1 - majority)
+            outlets.append(f"outlet-{outlet}")
+    entry = metadata_report(pd.DataFrame({"label": labels, "meta_source": outlets}))[0]
+    assert entry["majority_accuracy"] == 0.86
+    assert entry["class_identifying"] is False and entry["class_predictive"] is True
+    mixed = metadata_report(pd.DataFrame({"label": labels, "meta_source": ["one"] * 100}))[0]
+    assert mixed["class_predictive"] is False  # one value: no better than the majority class

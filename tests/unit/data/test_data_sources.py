@@ -10,7 +10,7 @@ import pytest
 
 from fnlib.data import sources
 from fnlib.data.errors import CorpusError
-from fnlib.data.schema import CORE_COLUMNS
+from fnlib.data.schema import CORE_COLUMNS, SOURCE_NAMES
 from fnlib.errors import InputError
 
 
@@ -292,13 +292,14 @@ def test_csv_unknown_labels_and_missing_columns(tmp_path: Path) -> None:
 
 
 def test_load_source_dispatch(tmp_path: Path) -> None:
-    assert set(sources.SOURCES) == {"isot", "liar", "fakenewsnet", "csv", "synthetic"}
+    assert tuple(sources.SOURCES) == SOURCE_NAMES
+    assert set(SOURCE_NAMES) == {"isot", "liar", "fakenewsnet", "csv", "folders", "json", "synthetic"}
     pd.testing.assert_frame_equal(
         sources.load_source("isot", _isot(tmp_path)), sources.load_isot(tmp_path)
     )
     synthetic = sources.load_source("synthetic", n_docs=30, seed=3)
     assert len(synthetic) == 30 and set(synthetic["source"]) == {"synthetic"}
-    with pytest.raises(InputError, match="valid sources: csv, fakenewsnet, isot, liar, synthetic"):
+    with pytest.raises(InputError, match="valid sources: csv, fakenewsnet, folders, isot, json, liar, synthetic"):
         sources.load_source("kaggle", tmp_path)
     with pytest.raises(InputError, match="needs a path"):
         sources.load_source("liar")

@@ -61,7 +61,8 @@ def test_liar_prepares(liar: pd.DataFrame) -> None:
     assert report["input"]["rows"] == 12836
     assert "meta_speaker" in report["scrub"]["metadata"]["dropped"]
     assert report["dedupe"]["rows_dropped"] > 0  # LIAR repeats some statements
-    assert len(prepared.train) + len(prepared.test) == report["validation"]["prepared"]["rows"]
+    near = report["near_duplicates_across_split"]["train_rows_dropped"]
+    assert len(prepared.train) + len(prepared.test) + near == report["validation"]["prepared"]["rows"]
     assert 0.18 < len(prepared.test) / report["validation"]["prepared"]["rows"] < 0.22
     _assert_no_leak_between_splits(prepared)
 
