@@ -54,6 +54,7 @@ DEFAULT = [
     ("tune-fakenewsnet", ["tune_bench.py", "--source", "fakenewsnet"]),
     ("train-45k", ["train_bench.py", "--sizes", "45000", "--configs", "linsvm"]),
     ("explain", ["explain_bench.py", "--size", "20000"]),
+    ("neardup", ["neardup_bench.py"]),
 ]
 _LINEAR = "nb,linsvm,sgd,logreg"  # the default grid's models without the random forest
 FULL = DEFAULT[:2] + [
@@ -68,6 +69,7 @@ FULL = DEFAULT[:2] + [
                          "--grid", "small", "--skip-gridsearch"]),
     ("train", ["train_bench.py", "--sizes", "45000", "200000", "--configs", "linsvm"]),
     ("explain", ["explain_bench.py", "--size", "20000"]),
+    ("neardup", ["neardup_bench.py"]),
     ("honest", ["honest_bench.py"]),
 ]
 E2E = ("e2e", ["e2e_bench.py"])
