@@ -2,8 +2,9 @@
 ### fn_dataset: build a versioned, traceable train/test dataset
 
 Loads a raw fake-news corpus, validates it (bad input uploads nothing), scrubs source leaks
-(agency datelines, URLs, class-identifying metadata), removes exact and near duplicates, makes a
-stratified seeded train/test split and uploads it to the versioned bucket. The dataset id is a
+(agency datelines, URLs, class-identifying metadata), removes exact and normalised duplicates,
+splits train/test (stratified and seeded, or the data set's published split), drops train texts
+that nearly duplicate a test text, and uploads the splits to the versioned bucket. The dataset id is a
 content address: the same input and settings give the same id and write no new object versions.
 
 Tasks: `ingest` (load + validate + upload raw corpus) -> `prepare` (scrub, dedupe, split,

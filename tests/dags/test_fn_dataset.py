@@ -94,3 +94,20 @@ def test_bad_input_uploads_nothing(dagbag, fn_bucket, tmp_path):
     assert dagrun.state == "failed"
     assert dagrun.get_task_instance("ingest").state == "failed"
     assert set(store.list_keys("")) == before
+
+
+def test_predefined_split_from_the_form(dagbag, fn_bucket, tmp_path):
+    store = fn_bucket
+    rows = ["id,text,label,part"]
+    for split, n in (("train", 24), ("dev", 4), ("test", 8)):
+        words = ("council budget vote report", "shocking hoax secret elites")
+        rows += [f"{split}{i},{words[i % 2]} {split} {i},{i % 2},{split}" for i in range(n)]
+    (tmp_path / "news.csv").write_text("\n".join(rows) + "\n")
+    dagrun = dagbag.get_dag("fn_dataset").test(run_conf={
+        "source": "csv", "path": str(tmp_path / "news.csv"), "split": "predefined",
+        "near_dedupe": False, "options": {"id_column": "id", "split_column": "part"}})
+    assert dagrun.state == "success"
+    manifest, _ = find_manifest(store, "dataset", _xcom(dagrun, "commit")["dataset_id"])
+    assert manifest.params["split"] == "predefined" and manifest.params["near_dedupe"] is False
+    test = pd.read_csv(io.BytesIO(store.get_bytes(manifest.objects["test"])))
+    assert sorted(test["id"]) == sorted(f"csv:test{i}" for i in range(8))
