@@ -202,9 +202,9 @@ def load_json(
             else:
                 label = folder_label
             title = _field(record, title_field) if title_field else None
+            record_id = _scalar(_field(record, id_field)) if id_field else ""
             row = {
-                "id": f"json:{record_id}" if id_field and (record_id := _field(record, id_field))
-                not in (None, "") else f"json:{suffix}",
+                "id": f"json:{record_id or suffix}",
                 "title": title if isinstance(title, str) else "",
                 "text": text,
                 "label": label,
