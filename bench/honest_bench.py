@@ -95,7 +95,8 @@ def part_articles(store: Any, args: argparse.Namespace, work: Path) -> None:
             path = work / f"{name}-fold{k}.csv"
             frame.to_csv(path, index=False)
             result = _pipeline(store, DatasetRequest(source="csv", path=str(path), split="predefined",
-                                                     options={"split_column": "split"}),
+                                                     options={"split_column": "split",
+                                                              "id_column": "id"}),
                                args.grid, args.folds)
             test, rows = result["trained"]["test"], result["dataset"]["rows"]
             accuracy.append(test["accuracy"])
@@ -131,6 +132,7 @@ def part_transfer(store: Any, args: argparse.Namespace) -> None:
 
 
 def main() -> int:
+    global DATA
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", nargs="+", default=["liar", "articles", "transfer"],
                         choices=["liar", "articles", "transfer"])
@@ -139,7 +141,9 @@ def main() -> int:
     parser.add_argument("--grid", default="default", choices=["default", "small"])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--wandb", default="disabled", choices=["disabled", "offline"])
+    parser.add_argument("--data", type=Path, default=DATA, help=f"the real data sets (default {DATA})")
     args = parser.parse_args()
+    DATA = args.data
     if not DATA.is_dir():
         print(f"skipped: {DATA} is absent")
         return 0
