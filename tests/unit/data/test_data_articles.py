@@ -37,6 +37,9 @@ def test_folders_layout_labels_ids_and_text(tmp_path: Path) -> None:
     assert corpus.set_index("id").loc["folders:legit/legit00.txt", "label"] == 0
     assert set(corpus["meta_class_folder"]) == {"fake", "legit"}
     assert set(corpus["source"]) == {"folders"}
+    _write(tmp_path / "fake" / "notes.md", "markdown article")
+    assert len(load_folders(tmp_path)) == 6  # only *.txt by default
+    assert load_folders(tmp_path, extension=".md")["id"].tolist() == ["folders:fake/notes.md"]
 
 
 def test_folders_default_and_custom_label_maps(tmp_path: Path) -> None:
@@ -105,6 +108,18 @@ def test_json_origin_is_scrubbed_and_flagged_as_class_identifying(tmp_path: Path
     assert flagged <= set(report["metadata"]["class_predictive"])
     off, off_report = scrub(corpus, ScrubOptions(origin=False))
     assert off["text"].str.contains("Hoax Daily").sum() == 6 and "origin" not in off_report["rules"]
+
+
+def test_origin_fields_are_configurable(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.jsonl", "\n".join(json.dumps(
+        {"text": f"Story {i} via Daily Hoax", "label": i % 2, "outlet": "Daily Hoax",
+         "link": f"https://hoax.example/{i}"}) for i in range(4)))
+    corpus = load_json(path, label_field="label",
+                       origin_fields={"site_name": "outlet", "url": "link"})
+    assert corpus["meta_site_name"].eq("Daily Hoax").all() and "meta_outlet" not in corpus
+    assert "meta_source" not in corpus.columns
+    scrubbed, _ = scrub(corpus)
+    assert scrubbed["text"].tolist() == [f"Story {i} via" for i in range(4)]
 
 
 def test_origin_scrub_only_touches_its_own_row(tmp_path: Path) -> None:
