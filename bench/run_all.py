@@ -2,22 +2,27 @@
 
 ``make bench`` runs this with ``nice -n 10`` (the machines are shared). Profiles:
 
-``--quick``   a smoke run: parse times, denoising on 5k articles, the small grid on 5k articles vs
-              GridSearchCV and naive, training/scoring at 20k, scoring with explanations at 5k.
-default       parse times; denoising on 20k articles and the real sets; the default grid on 5k
-              articles vs GridSearchCV and naive refits; the default grid on LIAR and
-              FakeNewsNet vs GridSearchCV (scores); training/scoring at 45k; scoring with
-              explanations on vs off at 20k. ~25 min of CPU
-              time (the sum of the steps' CPU times measured for docs/performance.md); longer
-              on a loaded machine.
-``--full``    the default plus the cache path at 5k and the scaling runs behind
-              docs/performance.md: the default grid
-              without forests at 5k (with baselines) and at 5k/20k/45k, the small grid without
-              forests at 5k/45k/200k, forests alone at 2.5k/5k/10k, training/scoring at
-              45k/200k, the honest-accuracy figures (bench/honest_bench.py), and the main job
-              end to end on the local stack (``--e2e`` adds only
-              that to a profile). Roughly 1.5-2 hours (an estimate from the step times of
-              the round behind docs/performance.md).
+``--quick``   a smoke run: parse times, denoising on 5k articles, the type/token curves at
+              5k, the small grid on 5k articles vs GridSearchCV and naive, featurisation
+              memory at 5k (pruned and unpruned), training/scoring at 20k, scoring with
+              explanations at 5k.
+default       parse times; denoising on 20k articles and the real sets; the type/token curves
+              of the real sets vs the generator (45k realistic articles; redraws
+              docs/figures/type_token.png); the default grid on 5k articles vs GridSearchCV
+              and naive refits; the default grid on LIAR and FakeNewsNet vs GridSearchCV
+              (scores); the realistic scaling table (default grid without forests on 5k/20k/45k
+              articles with a realistic vocabulary); featurisation peak RSS at 45k realistic
+              articles; training/scoring at 45k; scoring with explanations on vs off at 20k;
+              near-duplicates. Roughly 45-60 min of CPU time; longer on a loaded machine.
+``--full``    the default plus the cache path at 5k; on realistic text the linear grid at 200k,
+              forests alone at 5k/20k, featurisation at 45k/200k and without pruning at 45k,
+              and the forest-setting study on LIAR, FakeNewsNet and synthetic text; on the
+              fixed vocabulary the scaling runs of the earlier round (the default grid without
+              forests at 5k with baselines and at 5k/20k/45k, the small grid without forests
+              at 5k/45k/200k, forests alone at 2.5k/5k/10k); training/scoring at 45k/200k; the
+              honest-accuracy figures (bench/honest_bench.py); and the main job end to end on
+              the local stack (``--e2e`` adds only that to a profile). Several hours on the
+              project's shared 2-core VM.
 
 ``--only NAME ...`` runs the named steps of the chosen profile. Real-data steps skip with a
 message when ``../shared/data`` is absent. The output is also written to ``--log``.
@@ -39,27 +44,42 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 PROJECT = BENCH.parent
 
+_LINEAR = "nb,linsvm,sgd,logreg"  # the default grid's models without the random forest
+_ZIPF = ["--vocab", "zipf"]  # realistic vocabulary growth (fnlib/data/synthetic_vocab.py)
 QUICK = [
     ("parse", ["parse_bench.py", "--repeat", "1"]),
     ("text", ["text_bench.py", "--docs", "5000", "--repeat", "1"]),
+    ("vocab", ["vocab_bench.py", "--docs", "5000", "--fixed-docs", "2000",
+               "--png", "/tmp/fn-bench-type_token.png"]),
     ("tune-5k-small", ["tune_bench.py", "--docs", "5000", "--grid", "small", "--naive"]),
+    ("features-5k", ["features_bench.py", "--sizes", "5000", "--unpruned"]),
     ("train-20k", ["train_bench.py", "--sizes", "20000", "--configs", "linsvm"]),
     ("explain", ["explain_bench.py", "--size", "5000", "--configs", "linsvm", "--repeats", "1"]),
 ]
 DEFAULT = [
     ("parse", ["parse_bench.py", "--repeat", "3"]),
     ("text", ["text_bench.py", "--docs", "20000"]),
+    ("vocab", ["vocab_bench.py"]),
     ("tune-5k", ["tune_bench.py", "--docs", "5000", "--naive"]),
     ("tune-liar", ["tune_bench.py", "--source", "liar"]),
     ("tune-fakenewsnet", ["tune_bench.py", "--source", "fakenewsnet"]),
+    ("tune-realistic", ["tune_bench.py", "--sizes", "5000", "20000", "45000", *_ZIPF,
+                        "--models", _LINEAR, "--skip-gridsearch"]),
+    ("features-45k", ["features_bench.py", "--sizes", "45000"]),
     ("train-45k", ["train_bench.py", "--sizes", "45000", "--configs", "linsvm"]),
     ("explain", ["explain_bench.py", "--size", "20000"]),
     ("neardup", ["neardup_bench.py"]),
 ]
-_LINEAR = "nb,linsvm,sgd,logreg"  # the default grid's models without the random forest
-FULL = DEFAULT[:2] + [
+FULL = DEFAULT[:3] + [
     ("tune-5k", ["tune_bench.py", "--docs", "5000", "--naive", "--with-cache"]),
-] + DEFAULT[3:5] + [
+] + DEFAULT[4:7] + [
+    ("tune-realistic-200k", ["tune_bench.py", "--sizes", "200000", *_ZIPF, "--models", _LINEAR,
+                             "--skip-gridsearch"]),
+    ("tune-realistic-rf", ["tune_bench.py", "--sizes", "5000", "20000", *_ZIPF, "--models", "rf",
+                           "--skip-gridsearch"]),
+    ("features-scaling", ["features_bench.py", "--sizes", "45000", "200000"]),
+    ("features-unpruned", ["features_bench.py", "--sizes", "45000", "--unpruned"]),
+    ("forest", ["forest_bench.py"]),
     ("tune-5k-no-rf", ["tune_bench.py", "--docs", "5000", "--models", _LINEAR, "--naive"]),
     ("tune-scaling", ["tune_bench.py", "--sizes", "5000", "20000", "45000", "--models", _LINEAR,
                       "--skip-gridsearch"]),
