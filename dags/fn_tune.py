@@ -7,10 +7,16 @@ hyperparameters) and scores every configuration with stratified k-fold CV on the
 train split.
 
 Work shared by configurations is done once: `featurize` runs once per (text variant,
-vectorizer setting), cleaning the texts once and fitting the vectorizer once per fold; the
-mapped `score` tasks (one per configuration, named by their config) only fit classifiers on
-those cached fold features. Each configuration is one W&B run in the tuning group. `reduce`
-writes the leaderboard (JSON + CSV in S3, a W&B table) and the tuning manifest, and updates the
+vectorizer setting), cleaning the texts once and fitting the vectorizer once per fold, and
+stores the fold features (content-addressed in the bucket's feature store, with a local cache
+in front, so a worker on any machine reuses them). The grid is then split into **chunks** of
+configurations that share one feature setting: each mapped `score` task (named after the
+configurations it holds) reads its fold features once and fits the classifiers of its chunk,
+so the run pays a task start-up per chunk, not per configuration. The number of chunks is the
+`chunks` param; empty = one per worker slot this run may use (at least one per feature
+setting). Every configuration is still its own W&B run in the tuning group and its own
+leaderboard row, and the leaderboard does not depend on the chunking. `reduce` writes the
+leaderboard (JSON + CSV in S3, a W&B table) and the tuning manifest, and updates the
 `fn_tuning` Asset, which triggers training.
 """
 
@@ -18,7 +24,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 from fn_airflow.assets import DATASET_ASSET, TUNING_ASSET
-from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
+from fn_airflow.defaults import DEFAULT_ARGS, START_DATE, TUNE_MAX_ACTIVE, worker_slots
 from fn_airflow.tasks import fn_task
 
 MODELS = ["nb", "linsvm", "sgd", "rf", "logreg"]
@@ -48,38 +54,44 @@ VARIANTS = ["raw", "denoised"]
         "metric": Param("f1", type="string", enum=["f1", "accuracy", "precision", "recall", "roc_auc"],
                         title="Selection metric"),
         "seed": Param(42, type="integer", minimum=0, title="Seed"),
+        "chunks": Param(None, type=["null", "integer"], minimum=1, maximum=1000,
+                        title="Chunks of configurations",
+                        description="How many mapped scoring tasks the grid is split into "
+                                    "(each holds configurations of one feature setting); "
+                                    "empty = one per worker slot this run may use, at least "
+                                    "one per feature setting. The results do not depend on it."),
     },
 )
 def fn_tune():
     @fn_task
-    def plan(run: dict | None = None) -> dict:
+    def plan(slots: int, run: dict | None = None) -> dict:
         from fnlib.stages import tune
         from fnlib.task_env import fail_fast_on_bad_input, s3_store
 
         with fail_fast_on_bad_input():
-            return tune.plan(s3_store(), tune.TuneRequest.for_run(run))
+            return tune.plan(s3_store(), tune.TuneRequest.for_run(run), slots=slots)
 
     @task
     def feature_settings(planned: dict) -> list:
         return planned["feature_configs"]
 
     @task
-    def configurations(planned: dict) -> list:
-        return planned["configs"]
+    def chunks(planned: dict) -> list:
+        return planned["chunks"]
 
-    @fn_task(label="config", max_active_tis_per_dagrun=4)
-    def featurize(planned: dict, config: dict) -> dict:
+    @fn_task(label="config", max_active_tis_per_dagrun=TUNE_MAX_ACTIVE)
+    def featurize(planned: dict, config: dict, run: dict | None = None) -> dict:
         from fnlib.stages import tune
         from fnlib.task_env import s3_store
 
-        return tune.featurize(s3_store(), planned, config)
+        return tune.featurize(s3_store(), planned, config, run["ids"])
 
-    @fn_task(label="config", max_active_tis_per_dagrun=4)
-    def score(planned: dict, config: dict, run: dict | None = None) -> dict:
+    @fn_task(label="chunk", max_active_tis_per_dagrun=TUNE_MAX_ACTIVE)
+    def score(planned: dict, chunk: dict, run: dict | None = None) -> list:
         from fnlib.stages import tune
         from fnlib.task_env import s3_store
 
-        return tune.score(s3_store(), planned, config, run["ids"])
+        return tune.score_chunk(s3_store(), planned, chunk, run["ids"])
 
     @fn_task(outlets=[TUNING_ASSET], publish=("tuning_id", "dataset_id", "manifest_uri"))
     def reduce(planned: dict, results: list, run: dict | None = None) -> dict:
@@ -88,9 +100,9 @@ def fn_tune():
 
         return tune.reduce(s3_store(), planned, list(results), run["ids"])
 
-    planned = plan()
+    planned = plan(worker_slots())
     features = featurize.partial(planned=planned).expand(config=feature_settings(planned))
-    scores = score.partial(planned=planned).expand(config=configurations(planned))
+    scores = score.partial(planned=planned).expand(chunk=chunks(planned))
     features >> scores
     reduce(planned, scores)
 

@@ -154,11 +154,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
         info = tune.featurize(store, planned, cfg)
         _out(f"  features {info['feature_key']}: {info['folds']} folds")
     results = []
-    for i, cfg in enumerate(planned["configs"], 1):
-        result = tune.score(store, planned, cfg)
-        results.append(result)
-        _out(f"  [{i}/{len(planned['configs'])}] {result['config_id']} "
-             f"{args.metric}={result['mean'][args.metric]:.4f}")
+    for chunk in planned["chunks"]:  # one per feature setting: its features are read once
+        for result in tune.score_chunk(store, planned, chunk):
+            results.append(result)
+            _out(f"  [{len(results)}/{len(planned['configs'])}] {result['config_id']} "
+                 f"{args.metric}={result['mean'][args.metric]:.4f}")
     summary = tune.reduce(store, planned, results)
     _print_leaderboard(store, summary)
     return 0

@@ -6,7 +6,9 @@
 | ``FN_AWS_CONN_ID``  | ``aws_default``  | Airflow connection used by the DAGs for S3           |
 | ``FN_STACK_DIR``    | ``./.stack``     | state folder of the local stack (pids, logs, W&B)    |
 | ``WANDB_DIR``       | ``$FN_STACK_DIR``| where offline W&B runs are written                   |
-| ``FN_CACHE_DIR``    | ``<stack>/cache``| feature cache shared by the tuning tasks             |
+| ``FN_CACHE_DIR``    | ``<stack>/cache``| local feature cache shared by the tuning tasks       |
+| ``FN_FEATURE_STORE``| ``bucket``       | ``bucket``: fold features also shared through the    |
+|                     |                  | bucket (``features/``); ``local``: this machine only |
 | ``FN_TASK_RUNTIME`` | ``local``        | where task bodies run: ``local``, ``docker``,        |
 |                     |                  | ``kubernetes`` (see ``docs/deploy.md``)              |
 | ``FN_TASK_IMAGE``   | ``fn-task:<ver>``| image of the container runtimes                      |
@@ -48,6 +50,18 @@ def wandb_dir() -> Path:
 def cache_dir() -> Path:
     """Feature cache (an accelerator, not lineage): ``FN_CACHE_DIR`` or ``<stack>/cache``."""
     return Path(os.environ.get("FN_CACHE_DIR") or stack_dir() / "cache").resolve()
+
+
+FEATURE_STORES = ("bucket", "local")
+
+
+def feature_store() -> str:
+    """Where tuning shares fold features: ``bucket`` (every machine, behind the local cache)
+    or ``local`` (the local cache only)."""
+    value = os.environ.get("FN_FEATURE_STORE", "bucket").strip().lower() or "bucket"
+    if value not in FEATURE_STORES:
+        raise ValueError(f"FN_FEATURE_STORE={value!r} is not one of {', '.join(FEATURE_STORES)}")
+    return value
 
 
 def task_runtime() -> str:

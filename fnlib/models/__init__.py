@@ -1,7 +1,9 @@
 """Model zoo, shared-feature cross-validation, final training and evaluation.
 
 - :mod:`fnlib.models.config`    configurations (ids, feature keys, grids) and their Pipelines
-- :mod:`fnlib.models.features`  folds, fold features shared per feature key, the feature cache
+- :mod:`fnlib.models.features`  folds, fold features shared per feature key
+- :mod:`fnlib.models.feature_store`  fold features shared by processes and machines (local
+  cache in front of a content-addressed store in the bucket)
 - :mod:`fnlib.models.cv`        scoring a configuration on fold features, the leaderboard
 - :mod:`fnlib.models.evaluate`  final fit and held-out evaluation
 - :mod:`fnlib.models.plots`     confusion-matrix and curve PNGs (needs matplotlib)
@@ -20,12 +22,11 @@ from fnlib.models.config import (
 )
 from fnlib.models.cv import METRICS, leaderboard, score_config, select_best
 from fnlib.models.evaluate import evaluate, fit_final, scores
+from fnlib.models.feature_store import FeatureBucket, FeatureCache, fold_features_for
 from fnlib.models.features import (
-    FeatureCache,
     FoldFeatures,
     build_all_fold_features,
     build_fold_features,
-    fold_features_for,
     make_folds,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "METRICS",
     "MODELS",
     "VARIANTS",
+    "FeatureBucket",
     "FeatureCache",
     "FeatureSettings",
     "FoldFeatures",

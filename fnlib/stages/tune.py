@@ -1,11 +1,18 @@
 """The tuning stage: a grid of Pipelines scored by stratified k-fold CV on the full train split.
 
-    plan       resolve the dataset, build the grid, name the tuning run (content-addressed)
-    featurize  once per (variant, vectorizer setting): clean texts once, fit the vectorizer per
-               fold, cache the fold matrices (shared by every config with that feature key)
-    score      once per configuration: fit/score the classifier on the cached fold features,
-               one W&B run per configuration in the tuning group
-    reduce     leaderboard (JSON + CSV in S3, W&B table), best config, tuning manifest
+    plan         resolve the dataset, build the grid, name the tuning run (content-addressed),
+                 split the grid into chunks (:mod:`fnlib.models.chunking`)
+    featurize    once per (variant, vectorizer setting): clean texts once, fit the vectorizer
+                 per fold, store the fold matrices (local cache in front of the bucket's
+                 feature store, :mod:`fnlib.models.feature_store`)
+    score_chunk  once per chunk (configurations sharing one feature key): read the fold
+                 features once, then fit/score each configuration on them, one W&B run per
+                 configuration in the tuning group
+    reduce       leaderboard (JSON + CSV in S3, W&B table), best config, tuning manifest
+
+:func:`score` scores one configuration (a chunk of one). However the grid is chunked, every
+configuration's result is computed the same way on the same features, so the leaderboard does
+not depend on the chunking, the runtime or which worker built the features.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ class TuneRequest:
     folds: int = 5
     metric: str = "f1"
     seed: int = 42
+    chunks: int | None = None
 
     def __post_init__(self) -> None:
         from fnlib.models.config import MODELS
@@ -57,6 +65,9 @@ class TuneRequest:
             raise InputError(f"metric must be one of {list(METRICS)}, got {self.metric!r}")
         if not 2 <= int(self.folds) <= 20:
             raise InputError(f"folds must be between 2 and 20, got {self.folds}")
+        if self.chunks is not None and not 1 <= int(self.chunks) <= 1000:
+            raise InputError(f"chunks must be between 1 and 1000 (or empty: one per worker "
+                             f"slot), got {self.chunks}")
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> TuneRequest:
@@ -90,18 +101,28 @@ def build_grid(request: TuneRequest) -> list[Any]:
     return grid
 
 
-def plan(store: ObjectStore, request: TuneRequest) -> dict[str, Any]:
-    """Resolve the dataset and build the grid; return the plan and the configurations."""
+def plan(store: ObjectStore, request: TuneRequest, slots: int = 1) -> dict[str, Any]:
+    """Resolve the dataset, build the grid and chunk it (``request.chunks``, else
+    :func:`~fnlib.models.chunking.default_chunks` for ``slots`` worker slots)."""
+    from fnlib.models.chunking import chunk_grid, chunk_label, default_chunks
+
     dataset, dataset_ref = resolve(store, "dataset", request.dataset_id)
     grid = build_grid(request)
     # labels name the mapped task instances in the Airflow UI; from_dict ignores them
     configs = [{**cfg.to_dict(), "label": cfg.label} for cfg in grid]
+    # the id names what is computed, never how it is chunked: same id, same leaderboard
     tuning_id = content_id("tune", dataset.id, sorted(c.config_id for c in grid),
                            request.folds, request.seed, request.metric)
     features = sorted({cfg.feature_key: {**cfg.to_dict(), "label": cfg.features.label}
                        for cfg in grid}.items())
-    log.info("tuning %s: %d configurations, %d feature settings, %d folds on dataset %s",
-             tuning_id, len(configs), len(features), request.folds, dataset.id)
+    n_chunks = int(request.chunks or default_chunks(len(features), slots))
+    chunked = chunk_grid(grid, n_chunks)
+    chunks = [{"label": chunk_label(chunk, i, len(chunked)),
+               "configs": [{**c.to_dict(), "label": c.label} for c in chunk]}
+              for i, chunk in enumerate(chunked)]
+    log.info("tuning %s: %d configurations in %d chunks, %d feature settings, %d folds on "
+             "dataset %s", tuning_id, len(configs), len(chunks), len(features), request.folds,
+             dataset.id)
     return {
         "tuning_id": tuning_id,
         "dataset_id": dataset.id,
@@ -109,15 +130,21 @@ def plan(store: ObjectStore, request: TuneRequest) -> dict[str, Any]:
         "request": asdict(request),
         "configs": configs,
         "feature_configs": [cfg for _, cfg in features],
+        "chunks": chunks,
     }
 
 
-def _fold_features(store: ObjectStore, planned: dict[str, Any], config: Any) -> list[Any]:
-    from fnlib.models.features import FeatureCache, build_fold_features, make_folds
+def _fold_features(store: ObjectStore, planned: dict[str, Any], config: Any,
+                   airflow: dict | None = None) -> list[Any]:
+    from fnlib.models.feature_store import FeatureBucket, FeatureCache
+    from fnlib.models.features import build_fold_features, make_folds
 
     request = planned["request"]
     dataset_ref = ObjectRef.from_dict(planned["dataset_manifest"])
-    cache = FeatureCache(settings.cache_dir())
+    bucket = None
+    if settings.feature_store() == "bucket":
+        bucket = FeatureBucket(store, [parent_link(dataset_ref, "dataset")], airflow)
+    cache = FeatureCache(settings.cache_dir(), bucket=bucket)
 
     def build() -> list[Any]:
         dataset, _ = resolve(store, "dataset", None, dataset_ref.to_dict())
@@ -130,27 +157,52 @@ def _fold_features(store: ObjectStore, planned: dict[str, Any], config: Any) -> 
                               int(request["seed"]), build)
 
 
-def featurize(store: ObjectStore, planned: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    """Compute (or find cached) the fold features for one feature setting."""
+def featurize(store: ObjectStore, planned: dict[str, Any], config: dict[str, Any],
+              airflow: dict | None = None) -> dict[str, Any]:
+    """Compute (or find stored) the fold features for one feature setting."""
     from fnlib.models.config import ModelConfig
 
     cfg = ModelConfig.from_dict(config)
-    folds = _fold_features(store, planned, cfg)
+    folds = _fold_features(store, planned, cfg, airflow)
     return {"feature_key": cfg.feature_key, "folds": len(folds),
             "n_features": [int(f.X_train.shape[1]) for f in folds]}
 
 
-def score(store: ObjectStore, planned: dict[str, Any], config: dict[str, Any],
-          airflow: dict | None = None) -> dict[str, Any]:
-    """Cross-validate one configuration on the shared fold features; one W&B run."""
+def score_chunk(store: ObjectStore, planned: dict[str, Any], chunk: dict[str, Any],
+                airflow: dict | None = None) -> list[dict[str, Any]]:
+    """Cross-validate each configuration of ``chunk`` on its shared fold features (read
+    once); one result and one W&B run per configuration."""
     from fnlib.models.config import ModelConfig
     from fnlib.models.cv import score_config
+
+    configs = [ModelConfig.from_dict(c) for c in chunk["configs"]]
+    keys = {c.feature_key for c in configs}
+    if len(keys) != 1:
+        raise InputError(f"a chunk must hold configurations of one feature key, got {sorted(keys)}")
+    request = planned["request"]
+    folds = _fold_features(store, planned, configs[0], airflow)
+    results = []
+    for cfg in configs:
+        result = score_config(cfg, folds, metric=request["metric"], seed=int(request["seed"]))
+        result["wandb_run"] = _track(planned, cfg, result, airflow)
+        log.info("%s %s: mean %s %.4f", cfg.config_id, cfg.label, request["metric"],
+                 result["mean"][request["metric"]])
+        results.append(result)
+    return results
+
+
+def score(store: ObjectStore, planned: dict[str, Any], config: dict[str, Any],
+          airflow: dict | None = None) -> dict[str, Any]:
+    """Cross-validate one configuration (a chunk of one)."""
+    return score_chunk(store, planned, {"configs": [config]}, airflow)[0]
+
+
+def _track(planned: dict[str, Any], cfg: Any, result: dict[str, Any],
+           airflow: dict | None) -> str:
+    """One W&B run for one configuration's result, in the tuning group; its path."""
     from fnlib.tracking.wandb_run import tracked_run
 
-    cfg = ModelConfig.from_dict(config)
     request = planned["request"]
-    folds = _fold_features(store, planned, cfg)
-    result = score_config(cfg, folds, metric=request["metric"], seed=int(request["seed"]))
     with tracked_run("tune", f"{planned['tuning_id']}-{cfg.config_id}",
                      group=planned["tuning_id"],
                      config={"model_config": cfg.to_dict(), "config_id": cfg.config_id,
@@ -163,10 +215,15 @@ def score(store: ObjectStore, planned: dict[str, Any], config: dict[str, Any],
         run.summary({**{f"mean/{k}": v for k, v in result["mean"].items()},
                      **{f"std/{k}": v for k, v in result["std"].items()},
                      "fit_time": result["fit_time"], "score_time": result["score_time"]})
-        result["wandb_run"] = run.path
-    log.info("%s %s: mean %s %.4f", cfg.config_id, cfg.label, request["metric"],
-             result["mean"][request["metric"]])
-    return result
+        return run.path
+
+
+def flatten(results: list[Any]) -> list[dict[str, Any]]:
+    """Per-configuration results from a mix of chunk outputs (lists) and single results."""
+    flat: list[dict[str, Any]] = []
+    for item in results:
+        flat.extend(item if isinstance(item, list) else [item])
+    return flat
 
 
 def reduce(store: ObjectStore, planned: dict[str, Any], results: list[dict[str, Any]],
@@ -182,7 +239,7 @@ def reduce(store: ObjectStore, planned: dict[str, Any], results: list[dict[str, 
         return _summary(manifest, ref)
     except InputError:
         pass
-    results = list(results)
+    results = flatten(list(results))
     if len(results) != len(planned["configs"]):
         raise InputError(f"expected {len(planned['configs'])} results, got {len(results)}")
     metric = planned["request"]["metric"]

@@ -29,6 +29,7 @@ SCHEMA_VERSION = 1
 KIND_PREFIX = {
     "raw": "raw", "dataset": "datasets", "tuning": "tuning", "model": "models", "feedback": "feedback",
     "evaluation": "evaluations", "transfer": "transfers",
+    "features": "features",
 }
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
 
@@ -42,6 +44,16 @@ class ChecksumMismatch(StorageError):
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """(sha256 hex, size) of a file, read in blocks."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
 
 
 def check_key(key: str) -> str:
@@ -149,14 +161,33 @@ class ObjectStore:
         same content-addressed object leave one version; the loser gets the winner's ref if the
         bytes are the same, :class:`ConcurrentUpdate` if they differ.
         """
+        return self._put(key, data, sha256_hex(data), len(data), content_type)
+
+    def put_file(
+        self, key: str, path: str | os.PathLike[str], *,
+        content_type: str = "application/octet-stream", write_once: bool = False,
+    ) -> ObjectRef:
+        """:meth:`put_bytes` for a file, streamed from disk (objects too large to hold twice
+        in memory). ``write_once``: never add a version to an existing key; different bytes
+        already there raise :class:`ConcurrentUpdate`."""
+        digest, size = file_sha256(path)
+        with open(path, "rb") as body:
+            return self._put(key, body, digest, size, content_type, write_once)
+
+    def _put(self, key: str, body: Any, digest: str, size: int, content_type: str,
+             write_once: bool = False) -> ObjectRef:
         from botocore.exceptions import ClientError
 
         check_key(key)
-        digest = sha256_hex(data)
         current = self.head(key)
-        if current is not None and current.sha256 == digest and current.size == len(data):
+        if current is not None and current.sha256 == digest and current.size == size:
             log.info("unchanged, kept %s", current.versioned_uri)
             return current
+        if current is not None and write_once:
+            raise ConcurrentUpdate(
+                f"{current.versioned_uri} already holds different bytes (sha256 "
+                f"{current.sha256[:12]}) and is written once"
+            )
         condition = {"IfNoneMatch": "*"} if current is None else {}
         try:
             response = self._call(
@@ -165,7 +196,7 @@ class ObjectStore:
                 raw=True,
                 Bucket=self.bucket,
                 Key=key,
-                Body=data,
+                Body=body,
                 ContentType=content_type,
                 ServerSideEncryption=self.encryption,
                 Metadata={SHA256_META: digest},
@@ -175,7 +206,7 @@ class ObjectStore:
             if _error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
                 raise self._wrap(exc, "put_object", key) from exc
             winner = self.head(key)
-            if winner is not None and winner.sha256 == digest and winner.size == len(data):
+            if winner is not None and winner.sha256 == digest and winner.size == size:
                 log.info("written concurrently with the same bytes, kept %s", winner.versioned_uri)
                 return winner
             raise ConcurrentUpdate(
@@ -187,9 +218,7 @@ class ObjectStore:
             raise StorageError(
                 f"s3://{self.bucket}/{key} was written without a version id: enable versioning"
             )
-        ref = ObjectRef(
-            self.bucket, key, version, digest, len(data), response.get("ETag", "").strip('"')
-        )
+        ref = ObjectRef(self.bucket, key, version, digest, size, response.get("ETag", "").strip('"'))
         log.info("wrote %s (%d bytes, sha256 %s)", ref.versioned_uri, ref.size, digest[:12])
         return ref
 
@@ -262,6 +291,35 @@ class ObjectStore:
                 "the object was modified after it was written, refusing to use it"
             )
         return data
+
+    def get_file(self, ref: ObjectRef, path: str | os.PathLike[str]) -> None:
+        """Stream exactly the version ``ref`` names into ``path`` and verify its sha256; on a
+        mismatch ``path`` is removed and :class:`ChecksumMismatch` raised."""
+        from botocore.exceptions import BotoCoreError
+
+        kwargs: dict[str, Any] = {"Bucket": ref.bucket, "Key": check_key(ref.key)}
+        if ref.version_id:
+            kwargs["VersionId"] = ref.version_id
+        response = self._call("get_object", ref.key, **kwargs)
+        digest, size = hashlib.sha256(), 0
+        try:
+            with open(path, "wb") as out:
+                for block in response["Body"].iter_chunks(1 << 20):
+                    digest.update(block)
+                    out.write(block)
+                    size += len(block)
+        except (BotoCoreError, OSError) as exc:
+            Path(path).unlink(missing_ok=True)
+            raise StorageError(
+                f"reading {ref.versioned_uri} was interrupted: {exc} (retry the task)"
+            ) from exc
+        if digest.hexdigest() != ref.sha256:
+            Path(path).unlink(missing_ok=True)
+            raise ChecksumMismatch(
+                f"{ref.versioned_uri}: sha256 {digest.hexdigest()} ({size} bytes) does not match "
+                f"the recorded {ref.sha256}; the object was modified after it was written, "
+                "refusing to use it"
+            )
 
     def get_json(self, ref: ObjectRef) -> Any:
         return json.loads(self.get_bytes(ref))

@@ -1,9 +1,13 @@
-"""fn_tune (mapped fan-out) and fn_train (fit, save, gate) with dag.test() on moto + W&B offline."""
+"""fn_tune (chunked mapped fan-out, feature store) and fn_train (fit, save, gate) with dag.test()
+on moto + W&B offline; the DAG's leaderboard equals the library path's bit for bit."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
+from fnlib.models.config import ModelConfig
 from fnlib.registry import current_champion, load_model
 from fnlib.stages.dataset import DatasetRequest, run_all
 from fnlib.storage.lineage import walk_lineage
@@ -17,6 +21,7 @@ TUNE_CONF = {
     "variants": ["raw", "denoised"],
     "grid": "small",
     "folds": 3,
+    "chunks": 6,  # 4 feature settings: two of them get two chunks
 }
 
 
@@ -35,28 +40,44 @@ def dataset_id(clean_bucket):
 
 
 @pytest.fixture(scope="module")
-def tune_run(dagbag, dataset_id):
+def tune_run(dagbag, dataset_id, tmp_path_factory):
+    import os
+
+    os.environ["FN_CACHE_DIR"] = str(tmp_path_factory.mktemp("dag-feature-cache"))
     dagrun = dagbag.get_dag("fn_tune").test(run_conf={**TUNE_CONF, "dataset_id": dataset_id})
     assert dagrun.state == "success"
     return dagrun
 
 
-def test_tune_fans_out_one_task_per_config(tune_run, fn_bucket, dataset_id):
+def test_tune_fans_out_one_task_per_chunk(tune_run, fn_bucket, dataset_id):
     planned = _ok(tune_run, "plan")[0].xcom_pull(task_ids="plan")
     scores = _ok(tune_run, "score")
     features = _ok(tune_run, "featurize")
     # small grid: one config per (model, feature setting); 2 variants x 2 vectorizer settings
     assert len(planned["feature_configs"]) == 4
-    assert len(scores) == len(planned["configs"]) == 2 * 4
+    assert len(planned["configs"]) == 2 * 4
+    assert len(scores) == len(planned["chunks"]) == TUNE_CONF["chunks"]
     assert len(features) == 4
     assert {ti.map_index for ti in scores} == set(range(len(scores)))
-    assert all(ti.rendered_map_index for ti in scores), "mapped tasks need readable names"
+    for ti in scores:  # each mapped task is named after the configurations it holds
+        chunk = planned["chunks"][ti.map_index]
+        assert ti.rendered_map_index == chunk["label"]
+        assert all(c["label"].split(" | ")[0] in chunk["label"] for c in chunk["configs"])
+    held = [c["label"] for chunk in planned["chunks"] for c in chunk["configs"]]
+    assert sorted(held) == sorted(c["label"] for c in planned["configs"])
+    # the fold features went to the bucket's feature store, one committed entry per setting
+    entries = {k.split("/")[1] for k in fn_bucket.list_keys("features/")}
+    assert len(entries) == 4
+    for entry in entries:
+        stored, _ = find_manifest(fn_bucket, "features", entry)
+        assert stored.params["dataset_key"] == dataset_id
+        assert stored.provenance["airflow"]["dag_id"] == "fn_tune"
     summary = _ok(tune_run, "reduce")[0].xcom_pull(task_ids="reduce")
     manifest, _ = find_manifest(fn_bucket, "tuning", summary["tuning_id"])
     assert manifest.params["dataset_id"] == dataset_id
     assert {"leaderboard", "leaderboard_csv"} <= set(manifest.objects)
     rows = fn_bucket.get_json(manifest.objects["leaderboard"])["rows"]
-    assert len(rows) == len(scores)
+    assert len(rows) == len(planned["configs"])
     assert rows[0]["config_id"] == summary["best"]["config_id"]
     means = [r["mean_f1"] for r in rows]
     assert means == sorted(means, reverse=True)
@@ -67,10 +88,16 @@ def test_tune_fans_out_one_task_per_config(tune_run, fn_bucket, dataset_id):
     ]
 
 
+def _dag_results(tune_run) -> list[dict]:
+    return [result for ti in _ok(tune_run, "score")
+            for result in ti.xcom_pull(task_ids="score", map_indexes=ti.map_index)]
+
+
 def test_tune_logs_one_wandb_run_per_config_in_one_group(tune_run):
-    results = [
-        ti.xcom_pull(task_ids="score", map_indexes=ti.map_index) for ti in _ok(tune_run, "score")
-    ]
+    results = _dag_results(tune_run)
+    planned = tune_run.get_task_instance("plan").xcom_pull(task_ids="plan")
+    assert sorted(r["config_id"] for r in results) == sorted(
+        ModelConfig.from_dict(c).config_id for c in planned["configs"])
     summary = tune_run.get_task_instance("reduce").xcom_pull(task_ids="reduce")
     paths = {r["wandb_run"] for r in results}
     assert len(paths) == len(results)
@@ -81,7 +108,57 @@ def test_tune_logs_one_wandb_run_per_config_in_one_group(tune_run):
         history = records.history(run_file)
         assert len(history) == TUNE_CONF["folds"]
         assert records.run_summary(run_file)["mean/f1"] == pytest.approx(result["mean"]["f1"])
+        assert config["model_config"] == result["config"]
     assert summary["tuning_id"]
+
+
+TIMINGS = ("fit_time", "score_time")
+
+
+def _scores(rows: list[dict]) -> list[dict]:
+    """Leaderboard rows without the timings (wall clock differs from run to run); NaN as None
+    so that equal rows compare equal."""
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v)
+             for k, v in row.items() if k not in TIMINGS} for row in rows]
+
+
+def test_dag_leaderboard_equals_the_library_paths_bit_for_bit(tune_run, fn_bucket, tmp_path,
+                                                              monkeypatch):
+    """The chunked DAG, the per-configuration stage path and the pure library (no stages, no
+    store, no cache) rank the same configurations with exactly the same scores."""
+    from fnlib.models import features as features_module
+    from fnlib.models.cv import leaderboard, score_config
+    from fnlib.models.features import build_all_fold_features, make_folds
+    from fnlib.stages import tune
+    from fnlib.stages.common import read_split, resolve
+
+    planned = tune_run.get_task_instance("plan").xcom_pull(task_ids="plan")
+    summary = tune_run.get_task_instance("reduce").xcom_pull(task_ids="reduce")
+    manifest, _ = find_manifest(fn_bucket, "tuning", summary["tuning_id"])
+    dag_rows = fn_bucket.get_json(manifest.objects["leaderboard"])["rows"]
+    metric, seed, folds = "f1", 42, TUNE_CONF["folds"]
+
+    dataset, _ = resolve(fn_bucket, "dataset", None, planned["dataset_manifest"])
+    train = read_split(fn_bucket, dataset, "train")
+    labels = train["label"].to_numpy()
+    configs = [ModelConfig.from_dict(c) for c in planned["configs"]]
+    shared = build_all_fold_features(train["text"], labels, configs,
+                                     make_folds(labels, folds, seed))
+    library = [score_config(c, shared[c.feature_key], metric=metric, seed=seed) for c in configs]
+
+    # one configuration per call, on a machine with an empty local cache: the fold features
+    # come from the bucket's feature store (building them is made impossible)
+    monkeypatch.setenv("FN_CACHE_DIR", str(tmp_path / "another-machine"))
+    monkeypatch.setattr(features_module, "build_fold_features", _no_build)
+    per_config = [tune.score(fn_bucket, planned, c) for c in planned["configs"]]
+
+    for results in (library, per_config):
+        rows = leaderboard(results, metric=metric).to_dict(orient="records")
+        assert _scores(rows) == _scores(dag_rows)
+
+
+def _no_build(*args, **kwargs):
+    raise AssertionError("fold features were rebuilt instead of read from the feature store")
 
 
 def test_train_saves_model_and_promotes_first_champion(dagbag, tune_run, fn_bucket):

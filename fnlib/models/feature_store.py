@@ -1,0 +1,346 @@
+"""Fold features shared by processes and machines: a local read-through cache in front of a
+content-addressed feature store in the bucket.
+
+Fold features (:func:`fnlib.models.features.build_fold_features`) are a pure function of an
+*entry*: the training data (``dataset_key``, e.g. the content-addressed dataset id), the
+feature settings (``feature_key``), the folds (``n_folds``, ``seed``) and the featurisation
+code (:data:`FORMAT`). Every machine that asks for the same entry gets the same matrices, so
+it is built once and then read:
+
+1. the local folder (:class:`FeatureCache`): ``<dir>/<dataset_key>/<feature_key>-k<n>-s<seed>.npz``
+   with a ``.sha256`` sidecar written last (a file without a matching sidecar is partial) and a
+   ``.lock`` file, so the processes of one machine build an entry once;
+2. the bucket (:class:`FeatureBucket`), on a local miss: ``features/<ff-id>/folds.npz`` then
+   ``features/<ff-id>/manifest.json`` (data first, manifest last, like every stage output).
+   ``ff-id`` is a content address of the entry. The manifest records the object's version id
+   and sha256 and the dataset manifest as parent; a download is verified against it before
+   use. A first write is conditional (``If-None-Match``), so racing writers on several
+   machines leave one version; the bytes are deterministic (a zip with fixed timestamps), so a
+   loser of the race normally holds the winner's bytes and writes nothing;
+3. a build, when neither has the entry; the result goes to the local folder and the bucket.
+
+The store is an accelerator, not lineage: results never depend on which worker built what. An
+entry in the bucket that fails its checksum is refused (never used, never overwritten) and the
+features are rebuilt from the verified training split.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import re
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from fnlib.errors import InputError
+from fnlib.models.config import FeatureSettings, ModelConfig
+from fnlib.models.features import FoldFeatures, build_fold_features, make_folds
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+"""Version of the featurisation output and of the file layout; part of every entry's address."""
+
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_CORRUPT = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed zip timestamps: same arrays, same bytes
+
+
+def _check_key(name: str, value: str) -> str:
+    if not isinstance(value, str) or not _KEY.fullmatch(value):
+        raise InputError(
+            f"{name} must be 1-128 characters of letters, digits, '.', '_' or '-' starting "
+            f"with a letter or digit (it becomes a file name), got {value!r}"
+        )
+    return value
+
+
+def _arrays(features: Sequence[FoldFeatures]) -> dict[str, np.ndarray]:
+    arrays: dict[str, np.ndarray] = {}
+    for i, fold in enumerate(features):
+        for part, matrix, y in (("train", fold.X_train, fold.y_train),
+                                ("val", fold.X_val, fold.y_val)):
+            csr = sp.csr_matrix(matrix)
+            arrays[f"{i}_{part}_data"] = csr.data
+            arrays[f"{i}_{part}_indices"] = csr.indices
+            arrays[f"{i}_{part}_indptr"] = csr.indptr
+            arrays[f"{i}_{part}_shape"] = np.asarray(csr.shape, dtype=np.int64)
+            arrays[f"{i}_{part}_y"] = np.asarray(y)
+    return arrays
+
+
+def _from_arrays(arrays: Any, n_folds: int) -> list[FoldFeatures]:
+    def part(i: int, name: str) -> tuple[sp.csr_matrix, np.ndarray]:
+        shape = tuple(int(v) for v in arrays[f"{i}_{name}_shape"])
+        matrix = sp.csr_matrix((arrays[f"{i}_{name}_data"], arrays[f"{i}_{name}_indices"],
+                                arrays[f"{i}_{name}_indptr"]), shape=shape)
+        return matrix, arrays[f"{i}_{name}_y"]
+
+    folds = []
+    for i in range(n_folds):
+        x_train, y_train = part(i, "train")
+        x_val, y_val = part(i, "val")
+        folds.append(FoldFeatures(x_train, y_train, x_val, y_val))
+    return folds
+
+
+def write_features(features: Sequence[FoldFeatures], path: Path) -> None:
+    """An ``.npz`` (readable by ``np.load``, no pickles) whose bytes depend only on the arrays."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in _arrays(features).items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_EPOCH)
+            info.external_attr = 0o644 << 16
+            with archive.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def read_features(path: Path, n_folds: int) -> list[FoldFeatures]:
+    with np.load(path, allow_pickle=False) as arrays:
+        return _from_arrays(arrays, n_folds)
+
+
+class FeatureBucket:
+    """The feature store in the bucket: one manifest-committed ``folds.npz`` per entry.
+
+    ``parents`` (manifest links, e.g. the dataset's) and ``airflow`` (the ids of the task that
+    builds) go into the manifests this writes, so an entry says where it came from.
+    """
+
+    def __init__(self, store: Any, parents: Sequence[dict[str, str]] = (),
+                 airflow: dict[str, Any] | None = None):
+        self.store = store
+        self.parents = list(parents)
+        self.airflow = airflow
+
+    @staticmethod
+    def entry_id(dataset_key: str, feature_key: str, n_folds: int, seed: int) -> str:
+        from fnlib.stages.common import content_id
+
+        return content_id("ff", dataset_key, feature_key, int(n_folds), int(seed), FORMAT)
+
+    def fetch(self, entry_id: str, dest: Path) -> str | None:
+        """Download the entry into ``dest`` (verified against its manifest); its sha256, or
+        None when the bucket has no committed entry. A checksum failure raises."""
+        from fnlib.storage.manifest import find_manifest
+
+        try:
+            manifest, _ = find_manifest(self.store, "features", entry_id)
+        except InputError:
+            return None
+        ref = manifest.objects["folds"]
+        self.store.get_file(ref, dest)
+        log.info("fetched fold features %s from %s", entry_id, ref.versioned_uri)
+        return ref.sha256
+
+    def publish(self, entry_id: str, path: Path, params: dict[str, Any]) -> str | None:
+        """Upload ``path`` and commit the entry's manifest; the manifest URI, or None when
+        another writer stored different bytes first (this entry is then theirs)."""
+        from fnlib.provenance import provenance
+        from fnlib.storage.manifest import Manifest, commit_manifest, object_key
+        from fnlib.storage.objects import ConcurrentUpdate
+
+        try:
+            ref = self.store.put_file(object_key("features", entry_id, "folds.npz"), path,
+                                     write_once=True)
+        except ConcurrentUpdate as exc:
+            log.warning("fold features %s: %s; using the local copy", entry_id, exc)
+            return None
+        manifest = Manifest(kind="features", id=entry_id, objects={"folds": ref},
+                            parents=self.parents, params={**params, "format": FORMAT},
+                            provenance=provenance(self.airflow))
+        return commit_manifest(self.store, manifest).versioned_uri
+
+
+class FeatureCache:
+    """Fold features on local disk, shared by the processes of one machine, optionally in
+    front of a :class:`FeatureBucket` shared by every machine (see the module doc).
+
+    ``stats`` counts, per lookup: ``hit`` (local), ``fetched`` (from the bucket), ``built``,
+    ``rebuilt`` (a local or bucket entry was damaged) and ``uncached`` (lock timeout).
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], lock_timeout: float = 3600.0,
+                 bucket: FeatureBucket | None = None):
+        self.directory = Path(directory)
+        self.lock_timeout = float(lock_timeout)
+        self.bucket = bucket
+        self.stats = {"hit": 0, "fetched": 0, "built": 0, "rebuilt": 0, "uncached": 0}
+        self.last_status: str | None = None
+
+    def path_for(self, dataset_key: str, feature_key: str, n_folds: int, seed: int) -> Path:
+        _check_key("dataset_key", dataset_key)
+        _check_key("feature_key", feature_key)
+        return self.directory / dataset_key / f"{feature_key}-k{int(n_folds)}-s{int(seed)}.npz"
+
+    def get_or_build(
+        self,
+        dataset_key: str,
+        feature_key: str,
+        n_folds: int,
+        seed: int,
+        build: Callable[[], list[FoldFeatures]],
+    ) -> list[FoldFeatures]:
+        """The entry's fold features: local, else from the bucket, else ``build()`` (once per
+        machine) and store them in both."""
+        path = self.path_for(dataset_key, feature_key, n_folds, seed)
+        found, corrupt = self._load(path, n_folds)
+        if found is not None:
+            return self._done("hit", found)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        entry = FeatureBucket.entry_id(dataset_key, feature_key, n_folds, seed)
+        refused = False
+        with self._lock(path) as locked:
+            if locked:  # another process may have built it while we waited
+                found, corrupt_now = self._load(path, n_folds)
+                if found is not None:
+                    return self._done("hit", found)
+                corrupt = corrupt or corrupt_now
+                fetched, refused = self._fetch(entry, path, n_folds)
+                if fetched is not None:
+                    return self._done("fetched", fetched)
+                corrupt = corrupt or refused
+            features = build()
+            if not isinstance(features, list) or len(features) != n_folds:
+                raise InputError(f"build() must return a list of {n_folds} FoldFeatures")
+            if not locked:
+                log.warning("feature cache lock %s busy for %ss: not caching", path,
+                            self.lock_timeout)
+                return self._done("uncached", features)
+            self._store(path, features)
+            if self.bucket is not None and not refused:
+                self.bucket.publish(entry, path, {"dataset_key": dataset_key,
+                                                  "feature_key": feature_key,
+                                                  "n_folds": int(n_folds), "seed": int(seed)})
+            return self._done("rebuilt" if corrupt else "built", features)
+
+    def _done(self, status: str, features: list[FoldFeatures]) -> list[FoldFeatures]:
+        self.stats[status] += 1
+        self.last_status = status
+        return features
+
+    @staticmethod
+    def _sidecar(path: Path) -> Path:
+        return path.with_name(path.name + ".sha256")
+
+    @staticmethod
+    def _tmp(path: Path) -> Path:
+        return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+
+    def _load(self, path: Path, n_folds: int) -> tuple[list[FoldFeatures] | None, bool]:
+        """(features, corrupt): (None, False) on a miss, (None, True) on a bad entry."""
+        from fnlib.storage.objects import file_sha256
+
+        sidecar = self._sidecar(path)
+        if not path.exists():
+            return None, False
+        if not sidecar.exists():
+            log.warning("feature cache entry %s has no checksum (partial write?): rebuilding", path)
+            return None, True
+        try:
+            expected = json.loads(sidecar.read_text(encoding="utf-8"))
+            if expected.get("format") != FORMAT or expected.get("sha256") != file_sha256(path)[0]:
+                log.warning("feature cache entry %s fails its checksum: rebuilding", path)
+                return None, True
+            return read_features(path, n_folds), False
+        except _CORRUPT as exc:
+            log.warning("feature cache entry %s is unreadable (%s): rebuilding", path, exc)
+            return None, True
+
+    def _fetch(self, entry: str, path: Path, n_folds: int) -> tuple[list[FoldFeatures] | None, bool]:
+        """(features, refused) from the bucket into the local folder."""
+        from fnlib.storage.objects import ChecksumMismatch, ObjectNotFound
+
+        if self.bucket is None:
+            return None, False
+        tmp = self._tmp(path)
+        try:
+            sha256 = self.bucket.fetch(entry, tmp)
+            if sha256 is None:
+                return None, False
+            features = read_features(tmp, n_folds)
+            os.replace(tmp, path)
+            self._commit(path, sha256, n_folds)
+            return features, False
+        except (ChecksumMismatch, ObjectNotFound) as exc:
+            log.error("refusing fold features %s from the bucket: %s. Building them from the "
+                      "verified training split instead; delete s3://%s/features/%s/ to let the "
+                      "next run store them again", entry, exc, self.bucket.store.bucket, entry)
+            return None, True
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _store(self, path: Path, features: list[FoldFeatures]) -> None:
+        from fnlib.storage.objects import file_sha256
+
+        tmp = self._tmp(path)
+        try:
+            write_features(features, tmp)
+            with tmp.open("rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        self._commit(path, file_sha256(path)[0], len(features))
+        log.info("cached fold features %s (%d bytes)", path, path.stat().st_size)
+
+    def _commit(self, path: Path, sha256: str, n_folds: int) -> None:
+        """Write the sidecar (atomically, last): it makes the data file a valid entry."""
+        tmp = self._tmp(path)
+        try:
+            meta = {"format": FORMAT, "sha256": sha256, "n_folds": n_folds}
+            tmp.write_text(json.dumps(meta), encoding="utf-8")
+            os.replace(tmp, self._sidecar(path))
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def _lock(self, path: Path) -> Iterator[bool]:
+        """Exclusive ``flock`` on ``<entry>.lock``; yields False if it timed out."""
+        with path.with_name(path.name + ".lock").open("a") as fh:
+            deadline = time.monotonic() + self.lock_timeout
+            while True:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        yield False
+                        return
+                    time.sleep(0.05)
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def fold_features_for(
+    config: ModelConfig | FeatureSettings,
+    texts: Sequence[str],
+    labels: Any,
+    n_folds: int = 5,
+    seed: int = 0,
+    cache: FeatureCache | None = None,
+    dataset_key: str | None = None,
+) -> list[FoldFeatures]:
+    """One configuration's fold features, through ``cache`` when given (``dataset_key`` then
+    names the data, e.g. the dataset id or the train split's sha256)."""
+    settings = config.features if isinstance(config, ModelConfig) else config
+
+    def build() -> list[FoldFeatures]:
+        return build_fold_features(texts, labels, settings, make_folds(labels, n_folds, seed))
+
+    if cache is None:
+        return build()
+    if dataset_key is None:
+        raise InputError("a feature cache needs a dataset_key naming the data")
+    return cache.get_or_build(dataset_key, settings.feature_key, n_folds, seed, build)

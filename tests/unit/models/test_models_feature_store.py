@@ -1,0 +1,156 @@
+"""The feature store in the bucket (real S3: moto's server) behind the local cache: a second
+machine fetches instead of building, every download is verified, entries are written once, and
+racing writers leave one version."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fnlib.models.config import FeatureSettings
+from fnlib.models.feature_store import FeatureBucket, FeatureCache, write_features
+from fnlib.models.features import FoldFeatures, build_fold_features, make_folds
+from fnlib.storage.manifest import find_manifest, object_key
+from fnlib.storage.objects import ObjectRef
+
+PARENT = {"kind": "dataset", "uri": "s3://b/datasets/ds-1/manifest.json?versionId=v",
+          "sha256": "0" * 64}
+
+
+def _features(extra: str = "") -> list[FoldFeatures]:
+    texts = [f"word{i % 7} word{i % 3} common {extra}" for i in range(40)]
+    labels = np.array([i % 2 for i in range(40)])
+    return build_fold_features(texts, labels, FeatureSettings("raw", {"min_df": 1}),
+                               make_folds(labels, 2, 0))
+
+
+def _same(a: list[FoldFeatures], b: list[FoldFeatures]) -> bool:
+    return all(x.X_train.shape == y.X_train.shape and x.X_val.shape == y.X_val.shape
+               and (x.X_train != y.X_train).nnz == 0 and (x.X_val != y.X_val).nnz == 0
+               and np.array_equal(x.y_train, y.y_train) for x, y in zip(a, b, strict=True))
+
+
+def _versions(store, prefix: str = "features/") -> list[tuple[str, str]]:
+    listed = store.client.list_object_versions(Bucket=store.bucket, Prefix=prefix)
+    return sorted((v["Key"], v["VersionId"]) for v in listed.get("Versions", []))
+
+
+def _cache(store, tmp_path: Path, machine: str) -> FeatureCache:
+    return FeatureCache(tmp_path / machine, bucket=FeatureBucket(store, [PARENT]))
+
+
+def _never() -> list[FoldFeatures]:
+    raise AssertionError("built although the bucket holds the entry")
+
+
+def test_a_second_machine_fetches_verified_features_instead_of_building(store, tmp_path):
+    first = _cache(store, tmp_path, "a")
+    built = first.get_or_build("ds-1", "feat-x", 2, 0, _features)
+    assert first.last_status == "built"
+    entry = FeatureBucket.entry_id("ds-1", "feat-x", 2, 0)
+    manifest, _ = find_manifest(store, "features", entry)
+    assert manifest.parents == [PARENT]
+    assert manifest.params == {"dataset_key": "ds-1", "feature_key": "feat-x", "n_folds": 2,
+                               "seed": 0, "format": 1}
+    assert manifest.objects["folds"].key == object_key("features", entry, "folds.npz")
+
+    second = _cache(store, tmp_path, "b")
+    fetched = second.get_or_build("ds-1", "feat-x", 2, 0, _never)
+    assert second.last_status == "fetched" and _same(built, fetched)
+    local = [second.path_for("ds-1", "feat-x", 2, 0), first.path_for("ds-1", "feat-x", 2, 0)]
+    assert local[0].read_bytes() == local[1].read_bytes()
+    assert second.get_or_build("ds-1", "feat-x", 2, 0, _never) and second.last_status == "hit"
+    # another entry (seed) is another address
+    assert FeatureBucket.entry_id("ds-1", "feat-x", 2, 1) != entry
+    before = _versions(store)
+    _cache(store, tmp_path, "c").get_or_build("ds-1", "feat-x", 2, 0, _never)
+    assert _versions(store) == before  # reading writes nothing
+
+
+def test_the_bytes_depend_only_on_the_arrays(tmp_path, monkeypatch):
+    features = _features()
+    write_features(features, tmp_path / "one.npz")
+    monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)  # another day, another clock
+    write_features(features, tmp_path / "two.npz")
+    assert (tmp_path / "one.npz").read_bytes() == (tmp_path / "two.npz").read_bytes()
+
+
+def test_a_tampered_entry_is_refused_and_never_overwritten(store, tmp_path, caplog):
+    _cache(store, tmp_path, "a").get_or_build("ds-2", "feat-x", 2, 0, _features)
+    entry = FeatureBucket.entry_id("ds-2", "feat-x", 2, 0)
+    manifest, manifest_ref = find_manifest(store, "features", entry)
+    good = manifest.objects["folds"]
+    # someone replaces the data and points the manifest at it, keeping the old checksum
+    other = tmp_path / "other.npz"
+    write_features(_features("tampered"), other)
+    forged = store.client.put_object(Bucket=store.bucket, Key=good.key, Body=other.read_bytes())
+    manifest.objects["folds"] = ObjectRef(good.bucket, good.key, forged["VersionId"], good.sha256,
+                                          good.size)
+    store.put_json(manifest_ref.key, manifest.to_dict())
+    before = _versions(store)
+
+    cache = _cache(store, tmp_path, "b")
+    features = cache.get_or_build("ds-2", "feat-x", 2, 0, _features)
+    assert cache.last_status == "rebuilt" and _same(features, _features())
+    assert "refusing fold features" in caplog.text and f"features/{entry}/" in caplog.text
+    assert _versions(store) == before  # the bad entry is left for a person to look at
+    assert not _same(features, _features("tampered"))
+
+
+def test_racing_writers_leave_one_version(store, tmp_path):
+    """Three machines miss at once, all build, all publish: one data version, one manifest."""
+    n = 3
+    barrier = threading.Barrier(n)
+    results: dict[int, list[FoldFeatures]] = {}
+    statuses: dict[int, str | None] = {}
+
+    def machine(i: int) -> None:
+        cache = _cache(store, tmp_path, f"m{i}")
+
+        def build() -> list[FoldFeatures]:
+            barrier.wait(timeout=30)  # everyone has missed the bucket before anyone writes
+            return _features()
+
+        results[i] = cache.get_or_build("ds-3", "feat-x", 2, 0, build)
+        statuses[i] = cache.last_status
+
+    threads = [threading.Thread(target=machine, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert statuses == dict.fromkeys(range(n), "built")
+    assert all(_same(results[0], results[i]) for i in range(n))
+    keys = [key for key, _ in _versions(store)]
+    entry = FeatureBucket.entry_id("ds-3", "feat-x", 2, 0)
+    assert sorted(keys) == [f"features/{entry}/folds.npz", f"features/{entry}/manifest.json"]
+
+
+def test_a_writer_with_different_bytes_keeps_its_own_copy(store, tmp_path):
+    """A machine whose floats differ (a different CPU) loses the race: written once."""
+    first = _cache(store, tmp_path, "a")
+    first.get_or_build("ds-4", "feat-x", 2, 0, _features)
+    entry = FeatureBucket.entry_id("ds-4", "feat-x", 2, 0)
+    before = _versions(store)
+    other = tmp_path / "other.npz"
+    write_features(_features("different"), other)
+    assert FeatureBucket(store, [PARENT]).publish(entry, other, {}) is None
+    assert _versions(store) == before
+
+
+@pytest.mark.parametrize("mode", ["local"])
+def test_without_the_bucket_nothing_is_written(store, tmp_path, monkeypatch, mode):
+    from fnlib import settings
+
+    monkeypatch.setenv("FN_FEATURE_STORE", mode)
+    assert settings.feature_store() == "local"
+    monkeypatch.setenv("FN_FEATURE_STORE", "nowhere")
+    with pytest.raises(ValueError, match="FN_FEATURE_STORE"):
+        settings.feature_store()
+    cache = FeatureCache(tmp_path)
+    cache.get_or_build("ds-5", "feat-x", 2, 0, _features)
+    assert cache.last_status == "built" and _versions(store) == []
