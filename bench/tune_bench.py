@@ -77,20 +77,22 @@ def load_train(args: argparse.Namespace) -> tuple[list[str], np.ndarray, str]:
 
 
 def _usage() -> tuple[float, float]:
-    """(CPU seconds, peak RSS MiB) of this process.
+    """(CPU seconds of this process and its finished children, peak RSS MiB of this process).
 
     The peak comes from ``VmHWM`` in /proc/self/status where available: Linux carries
     ``ru_maxrss`` over ``exec``, so a spawned child would report at least the parent's RSS at
     fork time, while ``VmHWM`` belongs to the child's own address space.
     """
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # finished worker processes
     peak = usage.ru_maxrss / 1024.0  # Linux reports KiB
     status = Path("/proc/self/status")
     if status.exists():
         for line in status.read_text().splitlines():
             if line.startswith("VmHWM:"):
                 peak = int(line.split()[1]) / 1024.0
-    return usage.ru_utime + usage.ru_stime, peak
+    cpu = usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
+    return cpu, peak
 
 
 def _means(result: dict[str, Any]) -> dict[str, float]:
@@ -98,9 +100,11 @@ def _means(result: dict[str, Any]) -> dict[str, float]:
 
 
 def run_approach(
-    name: str, texts: list[str], labels: np.ndarray, configs: list[dict], folds: int, seed: int
+    name: str, texts: list[str], labels: np.ndarray, configs: list[dict], folds: int, seed: int,
+    n_jobs: int = 1,
 ) -> dict[str, Any]:
-    """Runs in a fresh child process; returns timings, peak RSS and per-config mean scores."""
+    """Runs in a fresh child process; returns timings, peak RSS and per-config mean scores.
+    ``n_jobs``: GridSearchCV's worker processes (their CPU time is included)."""
     cfgs = [ModelConfig.from_dict(c) for c in configs]
     _, rss_before = _usage()
     cpu0, wall0 = _usage()[0], time.perf_counter()
@@ -153,10 +157,14 @@ def run_approach(
             scoring=list(METRICS),
             refit=False,
             cv=splits,
-            n_jobs=1,
+            n_jobs=n_jobs,
             error_score="raise",
         )
         search.fit(texts, labels)
+        if n_jobs != 1:  # stop joblib's workers so that their CPU time is counted
+            from joblib.externals.loky import get_reusable_executor
+
+            get_reusable_executor().shutdown(wait=True)
         for i, cfg in enumerate(cfgs):  # one candidate per grid dict, in order
             means[cfg.config_id] = {
                 m: float(search.cv_results_[f"mean_test_{m}"][i]) for m in METRICS

@@ -29,11 +29,15 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
 from fnlib import settings
+
+log = logging.getLogger(__name__)
 
 RUN_ARG = "run"
 STATE_DIR = "/var/lib/fn"  # task image: feature cache and offline W&B runs (a volume)
@@ -115,7 +119,11 @@ class FnTaskMixin:
         if self.fn_label:
             context["fn_label"] = str(self.op_kwargs[self.fn_label].get("label", ""))
         self.fn_prepare(context)
+        started = time.time()
         result = self.fn_run(context)
+        # epoch seconds, so the time Airflow spends around a body can be measured from logs
+        ended = time.time()
+        log.info("fn task body ran from %.3f to %.3f (%.2fs)", started, ended, ended - started)
         if self.fn_publish:
             outlet = self.outlets[0]
             context["outlet_events"][outlet].extra = {k: result[k] for k in self.fn_publish}

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "registry.example/fn-task:structure-test"
 PLANTED = "planted-worker-secret-3f9c1e"
 # tasks that stay on the worker in every runtime: control flow and XCom reshaping
-ON_WORKER = {"feature_settings", "configurations", "evaluation_targets", "claim",
+ON_WORKER = {"feature_settings", "chunks", "evaluation_targets", "claim",
              "wait_for_request"}
 DAG_IDS = {"fn_dataset", "fn_tune", "fn_train", "fn_score", "fn_monitor", "fn_retrain"}
 PUBLIC_ENV = {"FN_TASK_CONTAINER", "FN_TASK_IMAGE", "FN_BUCKET", "FN_STACK_DIR", "WANDB_DIR",

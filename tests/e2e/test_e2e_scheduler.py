@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import uuid
 
@@ -70,8 +71,9 @@ def test_asset_chain_runs_tune_and_train_by_itself(stack, monkeypatch):
     # mapped tuning tasks ran in parallel processes: overlapping execution windows, several pids
     scores = [ti for ti in client.task_instances("fn_tune", tune_run) if ti["task_id"] == "score"]
     assert len(scores) > 1 and all(ti["state"] == "success" for ti in scores)
-    # each mapped instance is named after its configuration (fn_task label=)
-    assert all(" | " in (ti.get("rendered_map_index") or "") for ti in scores), scores[0]
+    # each mapped instance is named after the configurations it holds (fn_task label=)
+    assert all(re.search(r"^\d+/\d+ .+: .+ \(\d+ configs?\)$", ti.get("rendered_map_index") or "")
+               for ti in scores), scores[0]
     windows = sorted(
         (dt.datetime.fromisoformat(t["start_date"]), dt.datetime.fromisoformat(t["end_date"]))
         for t in scores
