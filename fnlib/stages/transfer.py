@@ -71,7 +71,7 @@ def ensure_tuned(store: ObjectStore, request: Any) -> str:
         pass
     for cfg in planned["feature_configs"]:
         tune.featurize(store, planned, cfg)
-    results = [tune.score(store, planned, cfg) for cfg in planned["configs"]]
+    results = [r for chunk in planned["chunks"] for r in tune.score_chunk(store, planned, chunk)]
     return tune.reduce(store, planned, results)["tuning_id"]
 
 
