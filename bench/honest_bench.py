@@ -52,7 +52,14 @@ def _pipeline(store: Any, request: Any, grid: str, folds: int) -> dict[str, Any]
     tuning_id = ensure_tuned(store, tune.TuneRequest(dataset_id=ds["dataset_id"], grid=grid,
                                                      folds=folds))
     trained = train.train(store, train.TrainRequest(tuning_id=tuning_id, f1_floor=0.0))
-    return {"dataset": ds, "trained": trained}
+    return {"dataset": ds, "trained": trained, "label": _label(store, trained["model_id"])}
+
+
+def _label(store: Any, model_id: str) -> str:
+    from fnlib.models.config import ModelConfig
+    from fnlib.storage.manifest import find_manifest
+
+    return ModelConfig.from_dict(find_manifest(store, "model", model_id)[0].params["config"]).label
 
 
 def _row(name: str, result: dict[str, Any], seconds: float) -> str:
@@ -71,7 +78,7 @@ def part_liar(store: Any, args: argparse.Namespace) -> None:
     result = _pipeline(store, DatasetRequest(source="liar", path=str(DATA / "liar"),
                                              split="predefined"), args.grid, args.folds)
     print(_row("LIAR official test", result, time.perf_counter() - t0), flush=True)
-    print(f"model: {result['trained']['model_id']} config {result['trained']['config_id']}")
+    print(f"model: {result['trained']['model_id']}: {result['label']}")
 
 
 def part_articles(store: Any, args: argparse.Namespace, work: Path) -> None:
@@ -102,7 +109,7 @@ def part_articles(store: Any, args: argparse.Namespace, work: Path) -> None:
             accuracy.append(test["accuracy"])
             f1.append(test["f1"])
             print(f"| {name} | {k + 1} | {rows['train']} / {rows['test']} | {test['accuracy']:.3f} | "
-                  f"{test['f1']:.3f} | {result['trained']['config_id']} |", flush=True)
+                  f"{test['f1']:.3f} | {result['label']} |", flush=True)
         print(f"| **{name}** | mean ± sd | | **{np.mean(accuracy):.3f} ± {np.std(accuracy):.3f}** | "
               f"{np.mean(f1):.3f} ± {np.std(f1):.3f} | |", flush=True)
 
@@ -128,6 +135,8 @@ def part_transfer(store: Any, args: argparse.Namespace) -> None:
             print(format_table(result, metric))
         for row in result["rows"]:
             print(f"  {row['trained_on']} -> {row['tested_on']}: {row['model_id']} n={row['n']}")
+        for model_id in dict.fromkeys(row["model_id"] for row in result["rows"]):
+            print(f"  {model_id}: {_label(store, model_id)}")
         sys.stdout.flush()
 
 
