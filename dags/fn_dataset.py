@@ -11,6 +11,9 @@ Tasks: `ingest` (load + validate + upload raw corpus) -> `prepare` (scrub, dedup
 upload splits) -> `track` (W&B dataset artifact of S3 references) -> `commit` (manifest last;
 updates the `fn_dataset` Asset, which triggers tuning).
 
+Relative paths resolve against the data root (`FN_DATA_DIR`, default the project folder), the
+same for the form and the `fn` CLI; errors name the absolute path that was tried.
+
 Sources: `synthetic` (generated, no path), `isot` (folder with Fake.csv + True.csv),
 `liar` (folder with train/valid/test.tsv), `fakenewsnet` (folder with
 {politifact,gossipcop}_{fake,real}.csv), `csv` (one file, or train/valid/test.csv; column names
@@ -32,6 +35,8 @@ from fn_airflow.tasks import fn_task
 
 @dag(
     dag_id="fn_dataset",
+    description="Build a versioned, traceable train/test dataset from a raw corpus (start here: Trigger, fill the form)",
+    is_paused_upon_creation=False,
     schedule=None,
     start_date=START_DATE,
     catchup=False,
@@ -44,9 +49,14 @@ from fn_airflow.tasks import fn_task
                         enum=["synthetic", "isot", "liar", "fakenewsnet", "csv", "folders", "json"],
                         description="Which corpus layout to read."),
         "path": Param(None, type=["null", "string"], title="Path",
-                      description="File or folder of the raw corpus on the worker "
-                                  "(not needed for synthetic), e.g. data/external"),
-        "test_size": Param(0.2, type="number", minimum=0.05, maximum=0.5, title="Test fraction"),
+                      description="File or folder of the raw corpus (not needed for "
+                                  "synthetic), e.g. data/external. Relative paths resolve "
+                                  "against the data root FN_DATA_DIR (default: the project "
+                                  "folder)."),
+        "test_size": Param(0.2, type="number", minimum=0.05, maximum=0.5, title="Test fraction",
+                           description="Share of the articles held out (stratified by label, "
+                                       "seeded) to evaluate the final model; tuning uses only "
+                                       "the rest."),
         "seed": Param(42, type="integer", minimum=0, title="Seed",
                       description="Seeds the split and the synthetic generator."),
         "scrub": Param(True, type="boolean", title="Scrub source leaks",

@@ -13,6 +13,10 @@ Idempotent per interval and safe to backfill (`airflow backfill create --dag-id 
 re-run with the same inputs writes nothing new; changed inputs give a new, logged version.
 `catchup` is off on purpose: history is filled with explicit backfills. Each run covers the
 data interval [day, next day); a manual trigger covers the day that ended before it.
+With nothing to monitor yet (no predictions in the interval and no champion model) the run
+ends **skipped**, and the task log says why in one line.
+
+Backfill from the UI: **Trigger** -> **Backfill**, pick the date range, **Run Backfill**.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from fn_airflow.tasks import fn_task
 
 @dag(
     dag_id="fn_monitor",
+    description="Daily: performance and drift report for one day, retrain requests (skipped while there is nothing to monitor); backfill past days",
+    is_paused_upon_creation=False,
     # a real data interval [day, next day), so each run (and each backfilled run) monitors
     # exactly one day; Airflow 3's plain "@daily" would give runs without an interval
     schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
@@ -50,12 +56,12 @@ def fn_monitor():
     @fn_task
     def report(run: dict | None = None) -> dict:
         from fnlib.stages.monitor import monitor
-        from fnlib.task_env import fail_fast_on_bad_input, s3_store
+        from fnlib.task_env import fail_fast_on_bad_input, s3_store, skip_when_nothing_to_do
         from fnlib.tracking.wandb_run import tracked_run
 
         params = run["params"]
         start, end = run["interval"]["start"], run["interval"]["end"]
-        with fail_fast_on_bad_input():
+        with fail_fast_on_bad_input(), skip_when_nothing_to_do():
             result = monitor(s3_store(), start, end, dict(params["thresholds"]),
                              int(params["lookback_days"]), int(params["min_feedback_for_retrain"]))
         with tracked_run("monitor", f"monitor-{result['day']}", group="fn_monitor",

@@ -28,6 +28,7 @@ from fnlib import settings
 
 @dag(
     dag_id="fn_retrain",
+    description="Waits for retrain requests (S3 sensor), trains a challenger and promotes it only if better; unpause to retrain automatically",
     schedule="@continuous",
     start_date=START_DATE,
     catchup=False,

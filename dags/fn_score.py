@@ -7,6 +7,9 @@ after its sha256 matches the registry). Predictions are appended to the predicti
 `predictions/day=YYYY-MM-DD/part-<input sha256>.csv` (schema in `docs/monitoring.md`), so each
 input file is scored exactly once however often this runs. Unscorable rows are written with
 their reasons to `incoming-rejected/`.
+
+With nothing to do (no champion model yet, or no incoming files) the run ends **skipped**, and
+the task log says why in one line.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from fn_airflow.tasks import fn_task
 
 @dag(
     dag_id="fn_score",
+    description="Hourly: score newly arrived articles under incoming/ with the champion (skipped while there is nothing to score)",
+    is_paused_upon_creation=False,
     schedule="@hourly",
     start_date=START_DATE,
     catchup=False,
@@ -36,10 +41,10 @@ def fn_score():
     @fn_task
     def score(run: dict | None = None) -> dict:
         from fnlib.stages.score import score_incoming
-        from fnlib.task_env import fail_fast_on_bad_input, s3_store
+        from fnlib.task_env import fail_fast_on_bad_input, s3_store, skip_when_nothing_to_do
 
         params = run["params"]
-        with fail_fast_on_bad_input():
+        with fail_fast_on_bad_input(), skip_when_nothing_to_do():
             return score_incoming(s3_store(), list(params["days"]) or None,
                                   keep_text=bool(params["keep_text"]))
 

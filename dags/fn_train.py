@@ -31,6 +31,8 @@ from fn_airflow.tasks import fn_task
 
 @dag(
     dag_id="fn_train",
+    description="Fit the best tuned config, evaluate on the test split, save the model, champion/challenger gate; runs after fn_tune",
+    is_paused_upon_creation=False,
     schedule=TUNING_ASSET,
     start_date=START_DATE,
     catchup=False,

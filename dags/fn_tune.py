@@ -18,6 +18,13 @@ setting). Every configuration is still its own W&B run in the tuning group and i
 leaderboard row, and the leaderboard does not depend on the chunking. `reduce` writes the
 leaderboard (JSON + CSV in S3, a W&B table) and the tuning manifest, and updates the
 `fn_tuning` Asset, which triggers training.
+
+**Reading the mapped `score` tasks.** Each is named by its configuration, e.g.
+`logreg C=1 | denoised 1-2gram sub min_df=2`: the model and its hyperparameters (the first
+one always, others when not at their default), then the features: text variant (`raw` or
+`denoised`), n-gram range (`1gram` = unigrams, `1-2gram` = uni+bigrams), `sub` = sublinear
+term frequency (1 + log tf) and `min_df` = minimum document frequency. Airflow renders the name
+when a task starts, so tasks still waiting show only their index (0, 1, ...).
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ VARIANTS = ["raw", "denoised"]
 
 @dag(
     dag_id="fn_tune",
+    description="Grid search over models and text variants as mapped tasks; runs when fn_dataset commits a dataset",
+    is_paused_upon_creation=False,
     schedule=DATASET_ASSET,
     start_date=START_DATE,
     catchup=False,

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from fnlib import settings
@@ -80,7 +79,7 @@ def _dataset_request(args: argparse.Namespace):
             options[key] = value
     mapping = _json_object(args.label_mapping, "--label-mapping") if args.label_mapping else None
     return DatasetRequest(
-        source=args.source, path=str(Path(args.path).resolve()) if args.path else None,
+        source=args.source, path=args.path,
         test_size=args.test_size, seed=args.seed, scrub=not args.no_scrub,
         dedupe=not args.no_dedupe, split=args.split, near_dedupe=not args.no_near_dedupe,
         n_docs=args.n_docs, label_mapping=mapping, options=options,
@@ -95,7 +94,8 @@ def _add_dataset_args(p: argparse.ArgumentParser) -> None:
                         "True.csv), liar (train/valid/test.tsv), fakenewsnet ({collection}_{fake,"
                         "real}.csv), csv (a file or train/valid/test.csv), folders (<class>/*.txt, "
                         "e.g. fake/ legit/), json (JSON articles under class folders, or JSON Lines)")
-    p.add_argument("--path", help="file or folder of the raw corpus (not for synthetic)")
+    p.add_argument("--path", help="file or folder of the raw corpus (not for synthetic); "
+                   "relative paths resolve against FN_DATA_DIR (default: the project folder)")
     p.add_argument("--test-size", type=float, default=0.2, help="test fraction (default 0.2)")
     p.add_argument("--seed", type=int, default=42, help="split/generator seed (default 42)")
     p.add_argument("--n-docs", type=int, default=2000, help="synthetic documents (default 2000)")

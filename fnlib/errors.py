@@ -9,3 +9,8 @@ class FnError(Exception):
 
 class InputError(FnError):
     """Bad user input: a parameter, a path or an identifier that cannot be used."""
+
+
+class NothingToDo(FnError):
+    """A scheduled stage found nothing to do yet (no champion, no new data). Not a failure:
+    on Airflow the task ends as skipped with this message."""

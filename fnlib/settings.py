@@ -9,6 +9,8 @@
 | ``FN_CACHE_DIR``    | ``<stack>/cache``| local feature cache shared by the tuning tasks       |
 | ``FN_FEATURE_STORE``| ``bucket``       | ``bucket``: fold features also shared through the    |
 |                     |                  | bucket (``features/``); ``local``: this machine only |
+| ``FN_DATA_DIR``     | project folder   | root that relative data paths (form, CLI) resolve    |
+|                     |                  | against; outside a checkout: the current directory   |
 | ``FN_TASK_RUNTIME`` | ``local``        | where task bodies run: ``local``, ``docker``,        |
 |                     |                  | ``kubernetes`` (see ``docs/deploy.md``)              |
 | ``FN_TASK_IMAGE``   | ``fn-task:<ver>``| image of the container runtimes                      |
@@ -62,6 +64,25 @@ def feature_store() -> str:
     if value not in FEATURE_STORES:
         raise ValueError(f"FN_FEATURE_STORE={value!r} is not one of {', '.join(FEATURE_STORES)}")
     return value
+
+
+def data_dir() -> Path:
+    """The data root: ``FN_DATA_DIR``, else the project folder (the checkout fnlib runs
+    from), else (an installed package) the current directory."""
+    if os.environ.get("FN_DATA_DIR"):
+        return Path(os.environ["FN_DATA_DIR"]).expanduser().resolve()
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "fnlib").is_dir():
+        return checkout
+    return Path.cwd()
+
+
+def data_path(path: str | os.PathLike[str]) -> Path:
+    """A user's data path as an absolute path: ``~`` expanded, relative paths resolved
+    against :func:`data_dir` (never against a process's working directory, which differs
+    between the CLI, Airflow's task processes and containers)."""
+    candidate = Path(path).expanduser()
+    return (candidate if candidate.is_absolute() else data_dir() / candidate).resolve()
 
 
 def task_runtime() -> str:

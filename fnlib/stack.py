@@ -2,7 +2,10 @@
 
 ``fn stack up`` starts both (idempotent), ``fn stack down`` stops them by PID (process groups,
 so no worker is orphaned), ``fn stack status`` reports. All state lives in ``FN_STACK_DIR``
-(default ``./.stack``): pids, logs, the Airflow home with its SQLite DB, offline W&B runs.
+(default ``./.stack``): pids, logs, the Airflow home with its SQLite DB, offline W&B runs, and
+the bucket's contents (``s3-state.pickle``: every object version with its VersionId, saved by
+the S3 launcher on stop and shortly after each write), so data and Airflow's history survive
+``down`` / ``up`` together.
 Tasks reach S3 through the ``aws_default`` connection, set here as an environment variable
 pointing at the local endpoint; against AWS or MinIO only that connection changes.
 """
@@ -138,6 +141,7 @@ class Stack:
             "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(conn),
             "FN_BUCKET": settings.bucket(),
             "FN_STACK_DIR": str(self.dir),
+            "FN_DATA_DIR": str(settings.data_dir()),
             "WANDB_DIR": str(self.dir),
             "WANDB_SILENT": "true",
             "WANDB_X_DISABLE_STATS": "true",
@@ -199,10 +203,16 @@ class Stack:
         logfile.close()
         return proc
 
+    @property
+    def s3_state_file(self) -> Path:
+        """The bucket's contents between runs (see :mod:`fnlib.moto_persistent`)."""
+        return self.dir / "s3-state.pickle"
+
     def _start_s3(self) -> None:
         port = _free_port(int(os.environ.get("FN_S3_PORT", "0")) or None)
-        proc = self._spawn("s3", [str(BIN / "python"), "-m", "moto.server", "-H", "127.0.0.1",
-                                  "-p", str(port)], dict(os.environ))
+        proc = self._spawn("s3", [str(BIN / "python"), "-m", "fnlib.moto_persistent",
+                                  "--host", "127.0.0.1", "--port", str(port),
+                                  "--state", str(self.s3_state_file)], dict(os.environ))
         pid = proc.pid
         self._save(s3_pid=pid, s3_port=port)
         deadline = time.monotonic() + 30

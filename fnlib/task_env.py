@@ -10,6 +10,7 @@ as standard environment variables, see ``fn_airflow.tasks``).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -17,9 +18,14 @@ from typing import Any
 
 from fnlib import settings
 
+log = logging.getLogger(__name__)
+
 CONTAINER_FLAG = "FN_TASK_CONTAINER"
 # sysexits' EX_DATAERR: the container runtimes map it to "fail now, do not retry"
 EXIT_BAD_INPUT = 65
+# Airflow's own convention for "skip me" (BashOperator, ExternalPythonOperator): the container
+# runtimes map it to a skipped task (``skip_on_exit_code``)
+EXIT_NOTHING_TO_DO = 99
 AWS_PUBLIC = ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")
 AWS_SECRET = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
@@ -91,8 +97,9 @@ def aws_env_for_sdk() -> Iterator[None]:
 def fail_fast_on_bad_input() -> Iterator[None]:
     """Bad input will not get better on retry: fail the task at once with fnlib's message
     (``AirflowFailException`` on a worker; exit code ``EXIT_BAD_INPUT`` in a container, which
-    the runtime turns into the same). Storage and other transient errors propagate unchanged,
-    so Airflow's retries apply."""
+    the runtime turns into the same). The one-line reason is logged first, before Airflow's
+    traceback. Storage and other transient errors propagate unchanged, so Airflow's retries
+    apply."""
     from fnlib.errors import InputError
 
     try:
@@ -103,4 +110,24 @@ def fail_fast_on_bad_input() -> Iterator[None]:
             raise SystemExit(EXIT_BAD_INPUT) from exc
         from airflow.sdk.exceptions import AirflowFailException
 
+        log.error("bad input (not retried): %s", exc)
         raise AirflowFailException(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def skip_when_nothing_to_do() -> Iterator[None]:
+    """A scheduled stage with nothing to do yet (:class:`fnlib.errors.NothingToDo`) ends as
+    *skipped* with its one-line reason logged: ``AirflowSkipException`` on a worker, exit code
+    ``EXIT_NOTHING_TO_DO`` in a container, which the runtime turns into the same."""
+    from fnlib.errors import NothingToDo
+
+    try:
+        yield
+    except NothingToDo as exc:
+        if in_container():
+            print(f"nothing to do: {exc}", file=sys.stderr, flush=True)
+            raise SystemExit(EXIT_NOTHING_TO_DO) from exc
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        log.info("nothing to do, skipping: %s", exc)
+        raise AirflowSkipException(f"nothing to do: {exc}") from exc

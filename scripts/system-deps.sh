@@ -8,6 +8,8 @@
 set -euo pipefail
 
 PACKAGES=(
+  chromium         # the web UI browser test (tests/ui), headless
+  chromium-driver  # WebDriver for it (Selenium)
 )
 
 missing=()

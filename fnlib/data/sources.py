@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fnlib import settings
 from fnlib.data import synthetic
 from fnlib.data.articles import load_folders, load_json
 from fnlib.data.csvfile import load_csv
@@ -262,4 +263,4 @@ def load_source(name: str, path: str | Path | None = None, **options: Any) -> pd
         return loader(path, **options)
     if path is None:
         raise InputError(f"source {name!r} needs a path to its data")
-    return loader(path, **options)
+    return loader(settings.data_path(path), **options)

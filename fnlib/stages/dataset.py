@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from fnlib import settings
 from fnlib.data import schema
 from fnlib.data.prepare import PrepareOptions, prepare_corpus, write_split_csv
 from fnlib.data.schema import SOURCE_NAMES, SOURCES_NEEDING_PATH
@@ -59,6 +60,8 @@ class DatasetRequest:
             raise InputError(f"split must be one of {', '.join(STRATEGIES)}, got {self.split!r}")
         if self.source in SOURCES_NEEDING_PATH and not self.path:
             raise InputError(f"source {self.source!r} needs a path to its files")
+        if self.path:  # relative paths mean the data root, wherever the task runs
+            self.path = str(settings.data_path(self.path))
         if not 0.0 < float(self.test_size) < 1.0:
             raise InputError(f"test_size must be between 0 and 1, got {self.test_size}")
         if self.source == "synthetic" and not 20 <= int(self.n_docs) <= 2_000_000:
@@ -131,7 +134,7 @@ def ingest(store: ObjectStore, request: DatasetRequest, airflow: dict | None = N
         objects={"corpus": corpus_ref},
         params={
             "source": request.source,
-            "path": str(Path(request.path).resolve()) if request.path else None,
+            "path": request.path,
             "loader_options": request.loader_options(),
             "files": _file_checksums(request.path),
             "synthetic": request.source == "synthetic",

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from fnlib.errors import InputError
+from fnlib.errors import InputError, NothingToDo
 from fnlib.monitoring.drift import DriftThresholds
 from fnlib.monitoring.logs import (
     FEEDBACK_COLUMNS,
@@ -64,7 +64,8 @@ def _model_for(store: ObjectStore, predictions: pd.DataFrame, days: list[str]) -
         return Counter(current["model_id"]).most_common(1)[0][0]
     champion, _ = current_champion(store)
     if champion is None:
-        raise InputError("nothing to monitor: no predictions in the interval and no champion")
+        raise NothingToDo("nothing to monitor: no predictions in the interval and no champion "
+                          "model yet")
     return champion.model_id
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from fnlib.data import schema
 from fnlib.data.validate import formula_cells
-from fnlib.errors import InputError
+from fnlib.errors import InputError, NothingToDo
 from fnlib.models.explain import explainable_form, score_with_reasons
 from fnlib.monitoring.logs import check_day, make_prediction_rows, partition_key, write_log_csv
 from fnlib.monitoring.reference import score_texts
@@ -87,12 +87,16 @@ def score_incoming(store: ObjectStore, days: list[str] | None = None,
     most to its score (linear models and NB; empty for forests)."""
     champion, _ = current_champion(store)
     if champion is None:
-        raise InputError("no champion model: train and promote one first (fn_train)")
+        raise NothingToDo("no champion model yet: train and promote one first (fn_train)")
+    pending = pending_incoming(store, days)
+    if not pending:
+        where = f"for {', '.join(days)}" if days else "under incoming/"
+        raise NothingToDo(f"no incoming articles {where} to score")
     model = form = None
     scored_at = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     summary: dict[str, Any] = {"model_id": champion.model_id, "files": [], "scored": 0,
                                "rejected": 0, "skipped": 0}
-    for key, day in pending_incoming(store, days):
+    for key, day in pending:
         head = store.head(key)
         data = store.get_bytes(head) if head and head.sha256 else None
         if data is None:  # written by another tool without our checksum metadata

@@ -139,6 +139,7 @@ def train(store: ObjectStore, request: TrainRequest, airflow: dict | None = None
     try:
         manifest, ref = find_manifest(store, "model", model_id)
         log.info("model %s already committed; reusing it", model_id)
+        _log_test_metrics(model_id, manifest.metrics["test"])
         return _summary(manifest, ref, request)
     except InputError:
         pass
@@ -167,6 +168,7 @@ def train(store: ObjectStore, request: TrainRequest, airflow: dict | None = None
     summary_metrics = {k: test_metrics.get(k) for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "n")}
     summary_metrics["confusion"] = test_metrics["confusion"]
     metrics = {"test": summary_metrics, "n_train": len(train_df)}
+    _log_test_metrics(model_id, summary_metrics)
     alert = None
     if test_metrics["f1"] < float(request.f1_floor):
         alert = f"test F1 {test_metrics['f1']:.4f} is below the floor {request.f1_floor}"
@@ -211,6 +213,17 @@ def train(store: ObjectStore, request: TrainRequest, airflow: dict | None = None
                                                content_type="text/markdown")
     ref = commit_manifest(store, manifest)
     return _summary(manifest, ref, request)
+
+
+def _log_test_metrics(model_id: str, metrics: dict[str, Any]) -> None:
+    """The test metrics, one per line, where a person reads them: the task log."""
+    log.info("model %s: test metrics on %s held-out articles", model_id, metrics.get("n"))
+    for name in ("accuracy", "precision", "recall", "f1", "roc_auc"):
+        if metrics.get(name) is not None:
+            log.info("  test %-9s = %.4f", name, metrics[name])
+    (tn, fp), (fn, tp) = metrics["confusion"]
+    log.info("  confusion: real->real %d, real->fake %d, fake->real %d, fake->fake %d",
+             tn, fp, fn, tp)
 
 
 def _png_image(store: ObjectStore, ref: ObjectRef) -> Any:

@@ -16,6 +16,8 @@ What the decorator adds around the body, in every runtime:
 
 - ``run``: params, task identity, data interval and the extras of triggering Asset events;
 - ``label="<arg>"``: names each mapped task instance after that argument's ``label`` key;
+- exit codes: bad input (``fnlib.task_env.EXIT_BAD_INPUT``) fails at once, without retry;
+  nothing to do yet (``EXIT_NOTHING_TO_DO``) ends the task as skipped;
 - ``publish=(keys...)``: sets those keys of the result as the extra of the task's outlet
   Asset event (an event cannot be emitted from inside a container);
 - containers get exactly what they need: the bucket, the AWS endpoint/region (and, for
@@ -229,6 +231,8 @@ _OPERATORS: dict[str, Callable[[], type]] = {
 
 def runtime_kwargs(runtime: str) -> dict[str, Any]:
     """Operator arguments of a runtime, from the deployment settings."""
+    from fnlib.task_env import EXIT_NOTHING_TO_DO
+
     if runtime == "docker":
         from docker.types import Mount
 
@@ -242,6 +246,7 @@ def runtime_kwargs(runtime: str) -> dict[str, Any]:
             "network_mode": settings.docker_network(),
             "mount_tmp_dir": False,
             "auto_remove": "success",
+            "skip_on_exit_code": EXIT_NOTHING_TO_DO,
             "mounts": [Mount(target=STATE_DIR, source=settings.docker_cache_volume(),
                              type="volume")],
             "environment": container_env(),
@@ -255,6 +260,7 @@ def runtime_kwargs(runtime: str) -> dict[str, Any]:
             "env_vars": [k8s.V1EnvVar(name=k, value=v) for k, v in container_env().items()],
             "get_logs": True,
             "on_finish_action": "delete_pod",
+            "skip_on_exit_code": EXIT_NOTHING_TO_DO,
         }
         if settings.k8s_secret():
             kwargs["env_from"] = [k8s.V1EnvFromSource(
