@@ -185,10 +185,14 @@ def _kubernetes_operator() -> type:
     from airflow.providers.cncf.kubernetes.decorators.kubernetes import (
         _KubernetesDecoratedOperator,
     )
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowFailException,
+        AirflowSkipException,
+    )
     from kubernetes.client import models as k8s
 
-    from fnlib.task_env import EXIT_BAD_INPUT
+    from fnlib.task_env import EXIT_BAD_INPUT, EXIT_NOTHING_TO_DO
 
     class FnKubernetesOperator(FnTaskMixin, _KubernetesDecoratedOperator):
         """Runs the body as a pod of the task image."""
@@ -204,9 +208,14 @@ def _kubernetes_operator() -> type:
             try:
                 super().cleanup(pod, remote_pod, *args, **kwargs)
             except AirflowException as exc:
-                if _exit_code(remote_pod, self.base_container_name) == EXIT_BAD_INPUT:
+                # decided by the pod's exit code even when a clean-up call failed
+                code = _exit_code(remote_pod, self.base_container_name)
+                if code == EXIT_BAD_INPUT:
                     raise AirflowFailException(
                         f"bad input (not retried); see the pod log above: {exc}") from exc
+                if code == EXIT_NOTHING_TO_DO and not isinstance(exc, AirflowSkipException):
+                    raise AirflowSkipException(
+                        f"nothing to do; see the pod log above (pod clean-up: {exc})") from exc
                 raise
 
     return FnKubernetesOperator

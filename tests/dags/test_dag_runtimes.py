@@ -163,12 +163,17 @@ def test_worker_store_gets_the_retry_policy_unless_the_connection_sets_one(monke
     assert retries["mode"] == "adaptive" and retries["total_max_attempts"] == 4
 
 
-@pytest.mark.parametrize("exit_code,fails_fast", [(65, True), (1, False)])
+@pytest.mark.parametrize("exit_code,outcome", [(65, "fail"), (1, "retry"), (99, "skip")])
 def test_kubernetes_bad_input_exit_code_fails_without_retry(monkeypatch, fn_bucket, tmp_path,
-                                                            exit_code, fails_fast):
-    """A pod that exits with fnlib's bad-input code fails the task at once; other failures
-    stay retryable. (The cluster is unreachable here: clean-up calls are best-effort.)"""
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+                                                            exit_code, outcome):
+    """A pod that exits with fnlib's bad-input code fails the task at once, one that exits
+    with the nothing-to-do code is skipped; other failures stay retryable. (The cluster is
+    unreachable here: clean-up calls are best-effort.)"""
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowFailException,
+        AirflowSkipException,
+    )
     from kubernetes.client import models as k8s
 
     kubeconfig = tmp_path / "kubeconfig"
@@ -188,7 +193,8 @@ def test_kubernetes_bad_input_exit_code_fails_without_retry(monkeypatch, fn_buck
             ready=False, restart_count=0)]))
     with pytest.raises(AirflowException) as raised:
         op.cleanup(remote, remote)
-    assert isinstance(raised.value, AirflowFailException) is fails_fast
+    assert isinstance(raised.value, AirflowFailException) is (outcome == "fail")
+    assert isinstance(raised.value, AirflowSkipException) is (outcome == "skip")
     assert "fn-score-x" in str(raised.value)
 
 
@@ -205,7 +211,10 @@ def engine(monkeypatch, tmp_path):
     """Stand-in for the Docker engine call: runs the operator's entrypoint + command in a new
     process whose environment is exactly the container's (the state volume mapped to a temp
     folder), and returns the pickled result the way DockerOperator retrieves it."""
-    from airflow.providers.docker.exceptions import DockerContainerFailedException
+    from airflow.providers.docker.exceptions import (
+        DockerContainerFailedException,
+        DockerContainerFailedSkipException,
+    )
     from airflow.providers.docker.operators.docker import DockerOperator
 
     seen: list[dict] = []
@@ -226,6 +235,11 @@ def engine(monkeypatch, tmp_path):
         env["PYTHONPATH"] = str(no_airflow.parent)
         done = subprocess.run([*self.entrypoint, *shlex.split(self.command)], env=env,
                               cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        seen[-1]["stderr"] = done.stderr
+        if done.returncode in self.skip_on_exit_code:  # as DockerOperator does
+            raise DockerContainerFailedSkipException(
+                f"Docker container returned exit code {done.returncode}. Skipping.",
+                logs=done.stderr.splitlines())
         if done.returncode:
             raise DockerContainerFailedException(
                 f"Docker container failed: {{'StatusCode': {done.returncode}}}\n"
@@ -276,3 +290,15 @@ def test_bad_input_in_a_container_fails_without_retry(monkeypatch, fn_bucket, ai
     assert ti.state == "failed" and ti.try_number == 1, "bad input must not be retried"
     assert [s["task_id"] for s in engine] == ["ingest"]
     assert fn_bucket.list_keys("raw/") == before
+
+
+def test_nothing_to_do_in_a_container_ends_skipped(monkeypatch, clean_bucket, airflow_db,
+                                                   engine):
+    """fn_score with no champion: the container exits with the nothing-to-do code, which the
+    docker runtime maps to a skipped task, its reason in the container log."""
+    dag = _bag(monkeypatch, "docker").get_dag("fn_score")
+    assert dag.get_task("score").skip_on_exit_code == [99]
+    dagrun = dag.test()
+    assert dagrun.get_task_instance("score").state == "skipped"
+    assert [s["task_id"] for s in engine] == ["score"]
+    assert "nothing to do: no champion model yet" in engine[0]["stderr"]
