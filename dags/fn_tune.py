@@ -17,7 +17,8 @@ so the run pays a task start-up per chunk, not per configuration. The number of 
 setting). Every configuration is still its own W&B run in the tuning group and its own
 leaderboard row, and the leaderboard does not depend on the chunking. `reduce` writes the
 leaderboard (JSON + CSV in S3, a W&B table) and the tuning manifest, and updates the
-`fn_tuning` Asset, which triggers training.
+`fn_tuning` Asset, which triggers training. An Asset-triggered run uses this form's
+defaults; a deployment sets them with `FN_TUNE_DEFAULTS` (e.g. `{"grid": "small"}`).
 
 **Reading the mapped `score` tasks.** Each is named by its configuration, e.g.
 `logreg C=1 | denoised 1-2gram sub min_df=2`: the model and its hyperparameters (the first
@@ -34,8 +35,13 @@ from fn_airflow.assets import DATASET_ASSET, TUNING_ASSET
 from fn_airflow.defaults import DEFAULT_ARGS, START_DATE, TUNE_MAX_ACTIVE, worker_slots
 from fn_airflow.tasks import fn_task
 
+from fnlib import settings
+
 MODELS = ["nb", "linsvm", "sgd", "rf", "logreg"]
 VARIANTS = ["raw", "denoised"]
+# the form's defaults, which Asset-triggered runs use; a deployment may shrink or grow them
+DEFAULTS = {"models": MODELS, "variants": VARIANTS, "grid": "default", "folds": 5, "metric": "f1",
+            **settings.tune_defaults()}
 
 
 @dag(
@@ -53,14 +59,14 @@ VARIANTS = ["raw", "denoised"]
         "dataset_id": Param(None, type=["null", "string"], title="Dataset id",
                             description="ds-... to tune on; empty = the dataset whose Asset "
                                         "event triggered this run."),
-        "models": Param(MODELS, type="array", items={"type": "string", "enum": MODELS},
+        "models": Param(DEFAULTS["models"], type="array", items={"type": "string", "enum": MODELS},
                         title="Models", description="Classifiers in the grid."),
-        "variants": Param(VARIANTS, type="array", items={"type": "string", "enum": VARIANTS},
+        "variants": Param(DEFAULTS["variants"], type="array", items={"type": "string", "enum": VARIANTS},
                           title="Text variants", description="raw and/or denoised text."),
-        "grid": Param("default", type="string", enum=["default", "small"], title="Grid size",
+        "grid": Param(DEFAULTS["grid"], type="string", enum=["default", "small"], title="Grid size",
                       description="small = one configuration per model and feature setting."),
-        "folds": Param(5, type="integer", minimum=2, maximum=20, title="CV folds"),
-        "metric": Param("f1", type="string", enum=["f1", "accuracy", "precision", "recall", "roc_auc"],
+        "folds": Param(DEFAULTS["folds"], type="integer", minimum=2, maximum=20, title="CV folds"),
+        "metric": Param(DEFAULTS["metric"], type="string", enum=["f1", "accuracy", "precision", "recall", "roc_auc"],
                         title="Selection metric"),
         "seed": Param(42, type="integer", minimum=0, title="Seed"),
         "chunks": Param(None, type=["null", "integer"], minimum=1, maximum=1000,

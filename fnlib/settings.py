@@ -9,6 +9,9 @@
 | ``FN_CACHE_DIR``    | ``<stack>/cache``| local feature cache shared by the tuning tasks       |
 | ``FN_FEATURE_STORE``| ``bucket``       | ``bucket``: fold features also shared through the    |
 |                     |                  | bucket (``features/``); ``local``: this machine only |
+| ``FN_TUNE_DEFAULTS``| (none)           | JSON defaults of fn_tune's form (models, variants,   |
+|                     |                  | grid, folds, metric): what Asset-triggered tuning    |
+|                     |                  | runs use, e.g. ``{"grid": "small", "folds": 3}``     |
 | ``FN_DATA_DIR``     | project folder   | root that relative data paths (form, CLI) resolve    |
 |                     |                  | against; outside a checkout: the current directory   |
 | ``FN_TASK_RUNTIME`` | ``local``        | where task bodies run: ``local``, ``docker``,        |
@@ -25,6 +28,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -83,6 +87,25 @@ def data_path(path: str | os.PathLike[str]) -> Path:
     between the CLI, Airflow's task processes and containers)."""
     candidate = Path(path).expanduser()
     return (candidate if candidate.is_absolute() else data_dir() / candidate).resolve()
+
+
+TUNE_DEFAULT_KEYS = ("models", "variants", "grid", "folds", "metric")
+
+
+def tune_defaults() -> dict[str, object]:
+    """Deployment defaults for fn_tune's params (``FN_TUNE_DEFAULTS``, a JSON object): an
+    Asset-triggered tuning run has no form, so these decide how big its grid is."""
+    raw = os.environ.get("FN_TUNE_DEFAULTS", "").strip()
+    if not raw:
+        return {}
+    try:
+        values = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"FN_TUNE_DEFAULTS is not valid JSON ({exc})") from exc
+    if not isinstance(values, dict) or set(values) - set(TUNE_DEFAULT_KEYS):
+        raise ValueError(f"FN_TUNE_DEFAULTS must be a JSON object with keys among "
+                         f"{', '.join(TUNE_DEFAULT_KEYS)}; got {raw}")
+    return values
 
 
 def task_runtime() -> str:
