@@ -210,6 +210,9 @@ class Stack:
 
     def _start_s3(self) -> None:
         port = _free_port(int(os.environ.get("FN_S3_PORT", "0")) or None)
+        if self.s3_state_file.exists():
+            log.info("restoring the bucket from %s (every object version with its id)",
+                     self.s3_state_file)
         proc = self._spawn("s3", [str(BIN / "python"), "-m", "fnlib.moto_persistent",
                                   "--host", "127.0.0.1", "--port", str(port),
                                   "--state", str(self.s3_state_file)], dict(os.environ))
