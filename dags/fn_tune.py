@@ -20,12 +20,14 @@ leaderboard (JSON + CSV in S3, a W&B table) and the tuning manifest, and updates
 `fn_tuning` Asset, which triggers training. An Asset-triggered run uses this form's
 defaults; a deployment sets them with `FN_TUNE_DEFAULTS` (e.g. `{"grid": "small"}`).
 
-**Reading the mapped `score` tasks.** Each is named by its configuration, e.g.
-`logreg C=1 | denoised 1-2gram sub min_df=2`: the model and its hyperparameters (the first
-one always, others when not at their default), then the features: text variant (`raw` or
-`denoised`), n-gram range (`1gram` = unigrams, `1-2gram` = uni+bigrams), `sub` = sublinear
-term frequency (1 + log tf) and `min_df` = minimum document frequency. Airflow renders the name
-when a task starts, so tasks still waiting show only their index (0, 1, ...).
+**Reading the mapped task names.** A `score` task is named after its chunk, e.g.
+`2/8 raw 1-2gram sub min_df=2: nb alpha=0.1, logreg C=1 (2 configs)`: chunk number, the
+feature setting its configurations share, then each configuration's model and hyperparameters
+(the first always, others when not at their default). A `featurize` task is named after its
+feature setting. In a feature setting: the text variant (`raw` or `denoised`), the n-gram range
+(`1gram` = unigrams, `1-2gram` = uni+bigrams), `sub` = sublinear term frequency (1 + log tf)
+and `min_df` = minimum document frequency. Airflow renders a name when its task starts, so
+tasks still waiting show only their index (0, 1, ...).
 """
 
 from __future__ import annotations
