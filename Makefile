@@ -39,7 +39,7 @@ test: lint system-deps
 unit: install
 	$(BIN)/python -m pytest tests/unit
 
-# default: ~25 min of CPU time; BENCH_ARGS="--quick" (smoke run), "--full" (~1.5-2 h:
+# default: ~25 min of CPU time plus the realistic-text steps (not re-timed); BENCH_ARGS="--quick" (smoke run), "--full" (~1.5-2 h:
 # 20k-200k documents, the main job end to end); see bench/README.md
 bench: install $(VENV)/.bench-installed
 	nice -n 10 $(BIN)/python bench/run_all.py $(BENCH_ARGS)

@@ -13,7 +13,9 @@ default       parse times; denoising on 20k articles and the real sets; the type
               (scores); the realistic scaling table (default grid without forests on 5k/20k/45k
               articles with a realistic vocabulary); featurisation peak RSS at 45k realistic
               articles; training/scoring at 45k; scoring with explanations on vs off at 20k;
-              near-duplicates. Roughly 45-60 min of CPU time; longer on a loaded machine.
+              near-duplicates. Not timed as a whole since the realistic steps were added (the
+              earlier steps took ~25 min of CPU time; the 45k realistic steps add several
+              hundred CPU-seconds each); longer on a loaded machine.
 ``--full``    the default plus the cache path at 5k; on realistic text the linear grid at 200k,
               forests alone at 5k/20k, featurisation at 45k/200k and without pruning at 45k,
               and the forest-setting study on LIAR, FakeNewsNet and synthetic text; on the
