@@ -4,7 +4,8 @@
 For each size, in one script run:
 
 1. a throwaway local stack (moto S3 + ``airflow standalone``, LocalExecutor, real scheduler) in
-   a temporary folder; the dataset is made by ``fn_dataset``'s stage (SYNTHETIC text) and its
+   a temporary folder; the dataset is made by ``fn_dataset``'s stage (SYNTHETIC text, by
+   default with the realistic ``vocab=zipf`` vocabulary that grows like real news) and its
    training split read back from the bucket, so every approach sees exactly the same documents;
 2. ``dag``: ``fn_tune`` triggered through the REST API with that dataset id (the default grid
    and chunking unless told otherwise), followed to the end. Its wall time is the DAG run's
@@ -127,7 +128,7 @@ def run_dag(client: AirflowClient, stack: Stack, conf: dict[str, Any]) -> dict[s
     }
 
 
-def prepare(stack: Stack, n_docs: int, seed: int) -> tuple[str, list[str], Any]:
+def prepare(stack: Stack, n_docs: int, seed: int, vocab: str) -> tuple[str, list[str], Any]:
     """The dataset (fn_dataset's stage) and its training split, read back from the bucket."""
     from fnlib.stages import dataset
     from fnlib.stages.common import read_split, resolve
@@ -136,8 +137,9 @@ def prepare(stack: Stack, n_docs: int, seed: int) -> tuple[str, list[str], Any]:
 
     with settings.scoped_environ(stack.client_env()):
         store = ObjectStore(make_s3_client(stack.s3_url), settings.bucket())
-        made = dataset.run_all(store, dataset.DatasetRequest(source="synthetic", n_docs=n_docs,
-                                                             seed=seed), track_wandb=False)
+        request = dataset.DatasetRequest(source="synthetic", n_docs=n_docs, seed=seed,
+                                         options={"vocab": vocab})
+        made = dataset.run_all(store, request, track_wandb=False)
         manifest, _ = resolve(store, "dataset", made["dataset_id"])
         train = read_split(store, manifest, "train")
     return made["dataset_id"], train["text"].tolist(), train["label"].to_numpy()
@@ -172,9 +174,10 @@ def one_size(args: argparse.Namespace, n_docs: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         stack.up()
         print(f"  stack up in {time.perf_counter() - t0:.0f}s ({stack_dir})", flush=True)
-        dataset_id, texts, labels = prepare(stack, n_docs, args.seed)
+        dataset_id, texts, labels = prepare(stack, n_docs, args.seed, args.vocab)
         print(f"  dataset {dataset_id}: {len(texts)} training docs, mean "
-              f"{sum(map(len, texts)) / len(texts):.0f} chars (SYNTHETIC)", flush=True)
+              f"{sum(map(len, texts)) / len(texts):.0f} chars (SYNTHETIC, vocab={args.vocab})",
+              flush=True)
         client = AirflowClient(stack.api_url, "admin", stack.admin_password() or "", timeout=120)
         client.wait_for_dag("fn_tune")
         conf = {"dataset_id": dataset_id, "grid": args.grid, "folds": args.folds,
@@ -248,9 +251,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="fn_tune's chunks param (default: the DAG's own default)")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1,
                         help="GridSearchCV's n_jobs (default: the machine's cores)")
+    parser.add_argument("--vocab", choices=("zipf", "fixed"), default="zipf",
+                        help="synthetic vocabulary: zipf (grows like real news, default) or "
+                             "fixed (~500 words)")
     parser.add_argument("--skip-gridsearch", action="store_true")
     args = parser.parse_args(argv)
-    print(f"dag_tune_bench: sizes {args.sizes}, grid {args.grid}, models "
+    print(f"dag_tune_bench: sizes {args.sizes}, vocab {args.vocab}, grid {args.grid}, models "
           f"{args.models or 'all'}, {args.folds} folds, chunks {args.chunks or 'default'}, "
           f"GridSearchCV n_jobs={args.cores}; Airflow parallelism "
           f"{os.environ.get('AIRFLOW__CORE__PARALLELISM', '4')}", flush=True)
