@@ -5,7 +5,7 @@
 ``--quick``   a smoke run: parse times, denoising on 5k articles, the type/token curves at
               5k, the small grid on 5k articles vs GridSearchCV and naive, featurisation
               memory at 5k (pruned and unpruned), training/scoring at 20k, scoring with
-              explanations at 5k.
+              explanations at 5k, fn_tune on the local stack with the small grid at 2k.
 default       parse times; denoising on 20k articles and the real sets; the type/token curves
               of the real sets vs the generator (45k realistic articles; redraws
               docs/figures/type_token.png); the default grid on 5k articles vs GridSearchCV
@@ -13,16 +13,20 @@ default       parse times; denoising on 20k articles and the real sets; the type
               (scores); the realistic scaling table (default grid without forests on 5k/20k/45k
               articles with a realistic vocabulary); featurisation peak RSS at 45k realistic
               articles; training/scoring at 45k; scoring with explanations on vs off at 20k;
-              near-duplicates. Not timed as a whole since the realistic steps were added (the
-              earlier steps took ~25 min of CPU time; the 45k realistic steps add several
-              hundred CPU-seconds each); longer on a loaded machine.
+              near-duplicates; the fn_tune DAG on the local stack vs GridSearchCV on every core
+              vs the library path at 2k/10k realistic articles. Not timed as a whole since the
+              realistic and DAG steps were added (the earlier steps took ~25 min of CPU time;
+              the 45k realistic steps add several hundred CPU-seconds each, the DAG step
+              roughly a quarter of an hour per size on a quiet machine, an estimate); longer
+              on a loaded machine.
 ``--full``    the default plus the cache path at 5k; on realistic text the linear grid at 200k,
               forests alone at 5k/20k, featurisation at 45k/200k and without pruning at 45k,
               and the forest-setting study on LIAR, FakeNewsNet and synthetic text; on the
               fixed vocabulary the scaling runs of the earlier round (the default grid without
               forests at 5k with baselines and at 5k/20k/45k, the small grid without forests
               at 5k/45k/200k, forests alone at 2.5k/5k/10k); training/scoring at 45k/200k; the
-              honest-accuracy figures (bench/honest_bench.py); and the main job end to end on
+              honest-accuracy figures (bench/honest_bench.py); the fn_tune DAG comparison up
+              to 45k realistic articles; and the main job end to end on
               the local stack (``--e2e`` adds only that to a profile). Several hours on the
               project's shared 2-core VM.
 
@@ -57,6 +61,7 @@ QUICK = [
     ("features-5k", ["features_bench.py", "--sizes", "5000", "--unpruned"]),
     ("train-20k", ["train_bench.py", "--sizes", "20000", "--configs", "linsvm"]),
     ("explain", ["explain_bench.py", "--size", "5000", "--configs", "linsvm", "--repeats", "1"]),
+    ("tune-dag-small", ["dag_tune_bench.py", "--sizes", "2000", "--grid", "small"]),
 ]
 DEFAULT = [
     ("parse", ["parse_bench.py", "--repeat", "3"]),
@@ -71,6 +76,7 @@ DEFAULT = [
     ("train-45k", ["train_bench.py", "--sizes", "45000", "--configs", "linsvm"]),
     ("explain", ["explain_bench.py", "--size", "20000"]),
     ("neardup", ["neardup_bench.py"]),
+    ("tune-dag", ["dag_tune_bench.py", "--sizes", "2000", "10000"]),
 ]
 FULL = DEFAULT[:3] + [
     ("tune-5k", ["tune_bench.py", "--docs", "5000", "--naive", "--with-cache"]),
@@ -93,6 +99,7 @@ FULL = DEFAULT[:3] + [
     ("explain", ["explain_bench.py", "--size", "20000"]),
     ("neardup", ["neardup_bench.py"]),
     ("honest", ["honest_bench.py"]),
+    ("tune-dag", ["dag_tune_bench.py", "--sizes", "2000", "10000", "45000"]),
 ]
 E2E = ("e2e", ["e2e_bench.py"])
 
