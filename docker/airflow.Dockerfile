@@ -1,7 +1,10 @@
 # Airflow image: the official base plus fnlib (with the providers of every task runtime), our
 # DAGs and plugins. Build from the project root:
 #   docker build -f docker/airflow.Dockerfile -t fn-airflow:0.1.0 .
-FROM apache/airflow:3.3.2-python3.11
+# (`make images` does that with docker or podman, on a labelled stand-in base where this one
+# cannot be pulled: scripts/images.py)
+ARG AIRFLOW_IMAGE=apache/airflow:3.3.2-python3.11
+FROM ${AIRFLOW_IMAGE}
 
 COPY --chown=airflow:root constraints.txt pyproject.toml README.md /opt/fn/
 COPY --chown=airflow:root fnlib /opt/fn/fnlib

@@ -2,7 +2,10 @@
 # The docker/kubernetes task runtimes (FN_TASK_RUNTIME) run the DAGs' task bodies in it; they
 # mount /var/lib/fn (feature cache, offline W&B runs) and pass the AWS/W&B settings.
 # Build from the project root:  docker build -f docker/task.Dockerfile -t fn-task:0.1.0 .
-FROM python:3.11.14-slim-bookworm
+# (`make images` does that with docker or podman, on a labelled stand-in base where this one
+# cannot be pulled: scripts/images.py)
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

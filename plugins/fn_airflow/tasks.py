@@ -20,6 +20,8 @@ What the decorator adds around the body, in every runtime:
   nothing to do yet (``EXIT_NOTHING_TO_DO``) ends the task as skipped;
 - ``publish=(keys...)``: sets those keys of the result as the extra of the task's outlet
   Asset event (an event cannot be emitted from inside a container);
+- docker containers are labelled with the task try they run (``fn.dag_id``, ``fn.task_id``,
+  ``fn.run_id``, ``fn.map_index``, ``fn.try_number``);
 - containers get exactly what they need: the bucket, the AWS endpoint/region (and, for
   ``docker``, the connection's credentials as private environment, resolved when the task
   runs, never rendered or logged), W&B settings and the image tag; nothing else from the
@@ -102,6 +104,15 @@ def connection_env(credentials: bool = True) -> tuple[dict[str, str], dict[str, 
     return public, secret
 
 
+def container_labels(context: Any) -> dict[str, str]:
+    """Labels naming the task try a container runs (``docker ps --filter label=fn.task_id=...``),
+    like the labels the Kubernetes operator puts on its pods."""
+    ti = context["ti"]
+    return {"fn.dag_id": ti.dag_id, "fn.task_id": ti.task_id, "fn.run_id": ti.run_id,
+            "fn.map_index": str(getattr(ti, "map_index", -1)),
+            "fn.try_number": str(ti.try_number)}
+
+
 class FnTaskMixin:
     """Shared by the three runtime operators: inject ``run``, label, publish, fail fast."""
 
@@ -167,6 +178,7 @@ def _docker_operator() -> type:
             public, secret = connection_env()
             self.environment = {**self.environment, **public}
             self._private_environment = {**self._private_environment, **secret}
+            self.labels = {**dict(self.labels or {}), **container_labels(context)}
 
         def fn_run(self, context: Any) -> Any:
             try:
