@@ -2,6 +2,7 @@
 #   make demo   - install, start the local stack, run the main job end to end, stop the stack
 #   make test   - install, lint, run the test suite
 #   make bench  - install (with the bench extra), run the benchmark suite (bench/run_all.py)
+#   make images - build the task image and the Airflow image (docker or podman)
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ DATA_PATH ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install system-deps test lint unit bench demo stack-up stack-down stack-status clean
+.PHONY: install system-deps images test lint unit bench demo stack-up stack-down stack-status clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -23,6 +24,12 @@ install: $(VENV)/.installed
 # OS packages the suite's real components need (scripts/system-deps.sh; idempotent)
 system-deps:
 	scripts/system-deps.sh
+
+# The task image and the Airflow image, with a Docker daemon or else podman (its store in
+# .podman/), on labelled stand-in bases where the real ones cannot be pulled; skips images
+# whose inputs did not change (scripts/images.py, docs/deploy.md)
+images: system-deps
+	$(PY) scripts/images.py build
 
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[bench]'
@@ -59,3 +66,4 @@ stack-status: install
 clean:
 	-$(BIN)/fn stack down
 	rm -rf $(VENV) .stack
+	@echo "the project's podman store stays in .podman/ (images); remove it with: rm -rf .podman"

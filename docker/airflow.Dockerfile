@@ -6,7 +6,12 @@
 ARG AIRFLOW_IMAGE=apache/airflow:3.3.2-python3.11
 FROM ${AIRFLOW_IMAGE}
 
-COPY --chown=airflow:root constraints.txt pyproject.toml README.md /opt/fn/
+# dependencies first, in a layer that changes only with pyproject.toml or constraints.txt
+COPY --chown=airflow:root constraints.txt pyproject.toml /opt/fn/
+RUN python -c "import tomllib; p = tomllib.load(open('/opt/fn/pyproject.toml', 'rb'))['project']; x = p['optional-dependencies']; print('\n'.join(p['dependencies'] + x['airflow'] + x['kubernetes']))" > /tmp/requirements.txt \
+    && pip install --no-cache-dir -c /opt/fn/constraints.txt -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+COPY --chown=airflow:root README.md /opt/fn/
 COPY --chown=airflow:root fnlib /opt/fn/fnlib
 RUN pip install --no-cache-dir -c /opt/fn/constraints.txt "/opt/fn[airflow,kubernetes]"
 COPY --chown=airflow:root dags /opt/airflow/dags

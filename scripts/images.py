@@ -177,6 +177,37 @@ def detect(kind: str = "auto", state_dir: Path | None = None) -> Engine:
                       "runc (scripts/system-deps.sh does, as root on Debian)")
 
 
+@contextlib.contextmanager
+def serve(engine: Engine, socket_dir: Path | None = None) -> Iterator[str]:
+    """The engine's Docker API as a ``docker_url``: podman's API service on a private unix
+    socket while the block runs (stopped after), or the Docker daemon's own socket."""
+    if engine.kind == "docker":
+        yield os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="fn-podman-api-", dir=socket_dir))
+    sock = tmp / "podman.sock"
+    with open(tmp / "service.log", "wb") as service_log:
+        proc = subprocess.Popen([engine.kind, "system", "service", "--time=0", f"unix://{sock}"],
+                                env=engine.env, stdout=service_log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not sock.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"podman system service did not start: "
+                                   f"{(tmp / 'service.log').read_text()[-2000:]}")
+            time.sleep(0.1)
+        yield f"unix://{sock}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # --- hashing -------------------------------------------------------------------------------
 
 
@@ -320,12 +351,13 @@ FROM {python_base}
 ENV AIRFLOW_HOME=/opt/airflow PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1 \\
     PIP_IGNORE_REQUIRES_PYTHON=1
 RUN useradd --uid 50000 --gid 0 --create-home airflow \\
-    && mkdir -p /opt/airflow /opt/fn-standin && chown -R 50000:0 /opt/airflow /opt/py
+    && mkdir -p /opt/airflow /opt/fn-standin \\
+    && chown -R 50000:0 /opt/airflow /opt/py /opt/fn-standin
 COPY constraints.txt requires_python.py /opt/fn-standin/
 USER 50000
 RUN pip install --no-cache-dir -c /opt/fn-standin/constraints.txt {' '.join(
-        f"'{r}'" for r in requirements)} \\
-    && python /opt/fn-standin/requires_python.py > /opt/fn-standin/requires-python.txt \\
+        f"'{r}'" for r in requirements)}
+RUN python /opt/fn-standin/requires_python.py > /opt/fn-standin/requires-python.txt \\
     && cat /opt/fn-standin/requires-python.txt
 WORKDIR /opt/airflow
 ENTRYPOINT ["airflow"]
@@ -426,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="stand-in bases: when the real base cannot be pulled (auto), always, "
                         "or never (fail instead)")
     sub.add_parser("env", help="print shell exports that point podman at the project's store")
+    sub.add_parser("serve", help="serve the engine's Docker API until interrupted and print "
+                                 "the FN_DOCKER_URL to use (podman: a private socket)")
     args = parser.parse_args(argv)
     if args.command == "env":
         engine = podman_engine()
@@ -433,9 +467,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"export {key}={engine.env[key]}")
         return 0
     try:
-        engine = detect(args.engine)
+        engine = detect(getattr(args, "engine", "auto"))
     except LookupError as exc:
         raise SystemExit(str(exc)) from exc
+    if args.command == "serve":
+        with serve(engine) as url:
+            print(f"export FN_DOCKER_URL={url}", flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(3600)
+        return 0
     which = (args.only,) if args.only else ("task", "airflow")
     for name, tag in build(engine, which, args.stand_in).items():
         print(f"{name}: {tag} ({engine.kind})")

@@ -10,6 +10,11 @@ set -euo pipefail
 PACKAGES=(
   chromium         # the web UI browser test (tests/ui), headless
   chromium-driver  # WebDriver for it (Selenium)
+  # containers (scripts/images.py, tests/containers): podman and its Docker API, runc as the
+  # OCI runtime, debootstrap for the stand-in base images where registry images cannot be pulled
+  podman
+  runc
+  debootstrap
 )
 
 missing=()

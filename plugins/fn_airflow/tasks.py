@@ -104,6 +104,12 @@ def connection_env(credentials: bool = True) -> tuple[dict[str, str], dict[str, 
     return public, secret
 
 
+def _plain(value: Any) -> Any:
+    from airflow.sdk.execution_time.lazy_sequence import LazyXComSequence
+
+    return list(value) if isinstance(value, LazyXComSequence) else value
+
+
 def container_labels(context: Any) -> dict[str, str]:
     """Labels naming the task try a container runs (``docker ps --filter label=fn.task_id=...``),
     like the labels the Kubernetes operator puts on its pods."""
@@ -127,6 +133,10 @@ class FnTaskMixin:
         self.fn_publish = tuple(fn_publish)
 
     def execute(self, context: Any) -> Any:
+        # the outputs of a mapped task arrive as a lazy XCom sequence, which cannot be pickled
+        # into a container: every runtime hands the body a plain list
+        self.op_args = [_plain(v) for v in self.op_args]
+        self.op_kwargs = {k: _plain(v) for k, v in self.op_kwargs.items()}
         if RUN_ARG in inspect.signature(self.python_callable).parameters:
             self.op_kwargs = {**self.op_kwargs, RUN_ARG: run_info(context)}
         if self.fn_label:
