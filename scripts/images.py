@@ -136,7 +136,7 @@ class Engine:
 def podman_engine(state_dir: Path | None = None) -> Engine:
     """podman with the project's own configuration and storage (created on first use)."""
     state = Path(state_dir or os.environ.get("FN_PODMAN_DIR") or ROOT / ".podman").resolve()
-    for sub in ("storage", "run", "tmp", "volumes", "libpod", "networks"):
+    for sub in ("storage", "run", "tmp", "volumes", "networks"):
         (state / sub).mkdir(parents=True, exist_ok=True)
     conf, storage = state / "containers.conf", state / "storage.conf"
     # runc, cgroupfs and no default ulimits: what works on machines without systemd/cgroup v2
@@ -147,7 +147,6 @@ def podman_engine(state_dir: Path | None = None) -> Engine:
         'runtime = "runc"\ncgroup_manager = "cgroupfs"\n'
         f'events_logger = "file"\nevents_logfile_path = "{state}/events.log"\n'
         f'tmp_dir = "{state}/tmp"\nvolume_path = "{state}/volumes"\n'
-        f'static_dir = "{state}/libpod"\n\n'
         f'[network]\nnetwork_config_dir = "{state}/networks"\n')
     storage.write_text(
         '[storage]\ndriver = "overlay"\n'
