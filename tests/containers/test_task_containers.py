@@ -21,7 +21,7 @@ pytestmark = pytest.mark.containers
 
 PLANTED_NAME, PLANTED = "FN_WORKER_SECRET", f"planted-worker-secret-{uuid.uuid4().hex[:8]}"
 # tasks that stay on the worker in every runtime (see tests/dags/test_dag_runtimes.py)
-ON_WORKER = {"feature_settings", "configurations"}
+ON_WORKER = {"feature_settings", "chunks", "evaluation_targets"}
 # what the docker runtime promises a container (docs/deploy.md), beyond the image's own ENV
 PROMISED = {"FN_TASK_CONTAINER", "FN_TASK_IMAGE", "FN_BUCKET", "FN_STACK_DIR", "WANDB_DIR",
             "WANDB_MODE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
@@ -129,10 +129,11 @@ def test_every_task_try_ran_in_one_container_of_the_task_image(runs, engine_log,
         tries = sorted(_try_of(c) for c in containers)
         assert tries == sorted(_data_tries(dagrun)), dagrun.dag_id  # one per task try
         assert {c["image_id"] for c in containers} == {image_id}
-    # fn_tune's fan-out ran as mapped containers: 2 feature settings, 2 configurations
-    tune = engine_log.of_run(runs["docker"]["runs"][1].run_id)
-    assert sorted(c["labels"]["fn.task_id"] for c in tune) == [
-        "featurize", "featurize", "plan", "reduce", "score", "score"]
+    # fn_tune's fan-out ran as mapped containers (one per feature setting)
+    tune = [c["labels"]["fn.task_id"]
+            for c in engine_log.of_run(runs["docker"]["runs"][1].run_id)]
+    assert {"plan", "featurize", "score", "reduce"} <= set(tune)
+    assert tune.count("featurize") >= 2, tune
     for dagrun in runs["local"]["runs"]:  # the local runtime starts no container
         assert not engine_log.of_run(dagrun.run_id)
 
