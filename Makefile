@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   - install, start the local stack, run the main job end to end, stop the stack
+#   make demo-cluster - the same on the cluster mode (PostgreSQL, Redis, two Celery workers)
 #   make test   - install, lint, run the test suite
 #   make bench  - install (with the bench extra), run the benchmark suite (bench/run_all.py)
 #   make images - build the task image and the Airflow image (docker or podman)
@@ -11,12 +12,12 @@ DATA_PATH ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install system-deps images test lint unit bench demo stack-up stack-down stack-status clean
+.PHONY: install system-deps images test lint unit bench demo demo-cluster stack-up cluster-up stack-down stack-status clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[airflow,kubernetes,dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[airflow,kubernetes,cluster,dev]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -54,8 +55,15 @@ bench: install $(VENV)/.bench-installed
 demo: install
 	$(BIN)/fn demo --source $(SOURCE) $(if $(DATA_PATH),--path $(DATA_PATH)) $(DEMO_ARGS)
 
+# the main job on the cluster mode: PostgreSQL, Redis, CeleryExecutor with two workers
+demo-cluster: install system-deps
+	$(BIN)/fn demo --executor celery --source $(SOURCE) $(if $(DATA_PATH),--path $(DATA_PATH)) $(DEMO_ARGS)
+
 stack-up: install
 	$(BIN)/fn stack up
+
+cluster-up: install system-deps
+	$(BIN)/fn stack up --executor celery
 
 stack-down: install
 	$(BIN)/fn stack down

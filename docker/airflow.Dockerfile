@@ -13,7 +13,7 @@ RUN python -c "import tomllib; p = tomllib.load(open('/opt/fn/pyproject.toml', '
     && rm /tmp/requirements.txt
 COPY --chown=airflow:root README.md /opt/fn/
 COPY --chown=airflow:root fnlib /opt/fn/fnlib
-RUN pip install --no-cache-dir -c /opt/fn/constraints.txt "/opt/fn[airflow,kubernetes]"
+RUN pip install --no-cache-dir -c /opt/fn/constraints.txt "/opt/fn[airflow,kubernetes,cluster]"
 COPY --chown=airflow:root dags /opt/airflow/dags
 COPY --chown=airflow:root plugins /opt/airflow/plugins
 

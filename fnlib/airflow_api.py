@@ -120,6 +120,18 @@ class AirflowClient:
                 time.sleep(3)
         raise AssertionError("unreachable")
 
+    def task_tries(self, dag_id: str, run_id: str, task_id: str,
+                   map_index: int = -1) -> list[dict[str, Any]]:
+        """Every try of one task instance (hostname, state, dates), oldest first."""
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances/{task_id}"
+        path += f"/{map_index}/tries" if map_index >= 0 else "/tries"
+        tries = self._request("GET", path)["task_instances"]
+        return sorted(tries, key=lambda t: t["try_number"])
+
+    def get_backfill(self, backfill_id: int) -> dict[str, Any]:
+        """The backfill record (``completed_at`` is set once all its runs have ended)."""
+        return self._request("GET", f"/api/v2/backfills/{backfill_id}")
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 1800.0,
                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
         """Poll until the run ends; report each task state change through ``progress``."""

@@ -1,6 +1,7 @@
 """``fn``: every stage runnable without Airflow, the local stack, and the main job.
 
     fn stack up|down|status        the embedded local stack (moto S3 + Airflow standalone)
+      [--executor celery]          ... or its cluster mode: Postgres, Redis, two Celery workers
     fn demo [--source ...]         main job: stack up, fn_dataset -> fn_tune -> fn_train through
                                    the scheduler (Asset chain), print results, stack down
     fn dataset --source ...        build a dataset in-process (no Airflow)
@@ -289,9 +290,9 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_stack(args: argparse.Namespace) -> int:
-    from fnlib.stack import Stack
+    from fnlib.cluster import open_stack
 
-    stack = Stack.default()
+    stack = open_stack(args.executor)
     if args.action == "up":
         status = stack.up()
         _print_stack(stack, status)
@@ -304,10 +305,16 @@ def cmd_stack(args: argparse.Namespace) -> int:
 
 
 def _print_stack(stack, status: dict[str, Any]) -> None:
-    _out(f"stack folder: {status['dir']}")
-    for name in ("s3", "airflow"):
-        s = status[name]
-        _out(f"  {name:8s} {'running' if s['running'] else 'stopped'}  pid={s['pid']}  {s['url'] or ''}")
+    _out(f"stack folder: {status['dir']}  executor: {status.get('executor', 'local')}")
+    for name in ("s3", "postgres", "redis", "airflow"):
+        s = status.get(name)
+        if s is None:
+            continue
+        where = s.get("url") or (f"127.0.0.1:{s['port']}" if s.get("port") else "")
+        _out(f"  {name:8s} {'running' if s['running'] else 'stopped'}  pid={s.get('pid')}  {where}")
+        for component, proc in s.get("processes", {}).items():
+            _out(f"    {component:14s} {'running' if proc['running'] else 'stopped'}  "
+                 f"pid={proc['pid']}")
     if status["airflow"]["running"]:
         _out(f"  Airflow UI: {status['airflow']['url']}  login: admin / {stack.admin_password()}")
 
@@ -318,6 +325,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args, _dataset_request(args), out=_out)
 
 
+def _add_executor_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", choices=["local", "celery"],
+                   help="local: Airflow standalone, SQLite, LocalExecutor; celery: the cluster "
+                        "mode (PostgreSQL, Redis, CeleryExecutor, two workers; docs/deploy.md). "
+                        "Default: what the stack folder last ran, else local")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fn", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -326,10 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("stack", help="start/stop/inspect the embedded local stack")
     p.add_argument("action", choices=["up", "down", "status"])
+    _add_executor_arg(p)
     p.set_defaults(func=cmd_stack)
 
     p = sub.add_parser("demo", help="main job: run the pipeline on the local stack end to end")
     _add_dataset_args(p)
+    _add_executor_arg(p)
     p.add_argument("--keep-up", action="store_true", help="leave the stack running afterwards")
     p.add_argument("--no-production", action="store_true",
                    help="stop after training (skip the simulated production week)")

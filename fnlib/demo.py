@@ -156,12 +156,16 @@ def run_demo(args: Any, request: Any, out: Callable[[str], None]) -> int:
     from dataclasses import asdict
 
     from fnlib import settings
+    from fnlib.cluster import open_stack
     from fnlib.storage import ObjectStore
     from fnlib.storage.client import make_s3_client
-    stack = Stack.default()
+
+    stack = open_stack(getattr(args, "executor", None))
     was_up = stack.is_up()
-    out("starting the local stack (moto S3 + Airflow standalone)..." if not was_up
-        else "using the running local stack")
+    shape = ("moto S3 + PostgreSQL + Redis + Airflow with two Celery workers"
+             if getattr(stack, "executor", "local") == "celery"
+             else "moto S3 + Airflow standalone")
+    out(f"starting the local stack ({shape})..." if not was_up else "using the running local stack")
     t0 = time.monotonic()
     stack.up()
     out(f"stack ready in {time.monotonic() - t0:.1f}s: Airflow {stack.api_url}, S3 {stack.s3_url}")

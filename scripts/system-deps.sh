@@ -15,6 +15,9 @@ PACKAGES=(
   podman
   runc
   debootstrap
+  # the cluster mode of the local stack (fn stack up --executor celery): metadata DB, broker
+  postgresql
+  redis-server
 )
 
 missing=()

@@ -1,0 +1,423 @@
+"""Cluster mode of the local stack: the compose deployment's shape, without containers.
+
+``fn stack up --executor celery`` starts, under the stack's state folder: a PostgreSQL server
+(the metadata DB and the Celery result backend), a Redis server (the Celery broker), the moto
+S3 server as in the default mode, and Airflow's components as separate processes, as in
+``docker-compose.yaml``: api-server, scheduler, dag-processor, triggerer and two Celery workers
+(``worker-1``, ``worker-2``). Each process has its own process group, log file and PID in
+``state.json``; ``fn stack down`` stops them all and leaves the data (Postgres, Redis, Airflow
+home) for the next ``up``, which reuses it.
+
+The Airflow settings come from ``docker/airflow.env``, which the compose file reads too; this
+module adds only what depends on where things run (addresses, ports, paths, secrets).
+
+Postgres refuses to run as root: when the stack runs as root, ``initdb`` and ``postgres`` run
+as the ``postgres`` system user (Debian's ``postgresql`` package creates it), and the state
+folder is made traversable for that user's group.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import logging
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from fnlib.stack import BIN, ROOT, Stack, StackError, _alive, _free_port, _free_port_is, _stop_group
+
+log = logging.getLogger(__name__)
+
+SETTINGS_FILE = ROOT / "docker" / "airflow.env"
+WORKERS = ("worker-1", "worker-2")
+# Airflow components in start order (workers last: they need the API server)
+COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server", *WORKERS)
+PG_USER = "postgres"  # the OS user Postgres runs as when the stack runs as root
+DB = "airflow"
+
+
+def shared_settings(path: Path = SETTINGS_FILE) -> dict[str, str]:
+    """The deployment's Airflow settings (``KEY=VALUE`` lines, ``#`` comments)."""
+    out = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise StackError(f"{path}:{n}: expected KEY=VALUE, got {line!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def worker_hostname() -> str:
+    """``[core] hostname_callable``: the worker's name (``FN_WORKER_HOSTNAME``), else the FQDN.
+
+    Task instances record it, so Airflow's own records say which worker ran each try."""
+    return os.environ.get("FN_WORKER_HOSTNAME") or socket.getfqdn()
+
+
+def pg_bindir() -> Path:
+    """Directory of the PostgreSQL server binaries: ``FN_PG_BIN``, else Debian's newest."""
+    if os.environ.get("FN_PG_BIN"):
+        return Path(os.environ["FN_PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+                   key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    if not found:
+        raise StackError("PostgreSQL server not found: install Debian's `postgresql` package "
+                         "(scripts/system-deps.sh) or set FN_PG_BIN to its bin directory")
+    return found[-1].parent
+
+
+def redis_server() -> str:
+    for candidate in (os.environ.get("FN_REDIS_SERVER"), "/usr/bin/redis-server"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise StackError("redis-server not found: install Debian's `redis-server` package "
+                     "(scripts/system-deps.sh) or set FN_REDIS_SERVER to the binary")
+
+
+def servers_missing() -> str | None:
+    """Why the cluster cannot start on this machine, or None when it can."""
+    try:
+        pg_bindir()
+        redis_server()
+    except StackError as exc:
+        return str(exc)
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam(PG_USER)
+        except KeyError:
+            return f"running as root, but there is no `{PG_USER}` user for the Postgres server"
+    return None
+
+
+def _marker(component: str) -> str:
+    """What the process's command line holds (Celery retitles its workers)."""
+    return "celery worker" if component in WORKERS else "airflow"
+
+
+def _redis_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class Cluster(Stack):
+    """The local stack with Postgres, Redis and CeleryExecutor (two workers)."""
+
+    executor = "celery"
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.dir / "postgres"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.dir / "redis"
+
+    def procs(self) -> dict[str, int | None]:
+        return dict(self.state().get("procs") or {})
+
+    def pids(self) -> list[int]:
+        """Every recorded server and component PID (each leads its own process group)."""
+        state = self.state()
+        pids = [state.get(k) for k in ("s3_pid", "pg_pid", "redis_pid")] + list(self.procs().values())
+        return [p for p in pids if p]
+
+    def set_overrides(self, overrides: dict[str, str]) -> None:
+        """Airflow settings that replace the shared ones on this cluster only (tests use a
+        short task heartbeat timeout); they apply to components started afterwards."""
+        self._save(overrides=dict(overrides))
+
+    @property
+    def db_url(self) -> str:
+        return f"postgresql+psycopg2://{DB}@127.0.0.1:{self.state()['pg_port']}/{DB}"
+
+    # -- settings ---------------------------------------------------------------------------
+    def env(self) -> dict[str, str]:
+        state = self.state()
+        env = {k: v for k, v in super().env().items() if not k.startswith("AIRFLOW__CORE__EXECUTOR")}
+        env.update(shared_settings())
+        env.update({
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.db_url,
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{DB}@127.0.0.1:{state['pg_port']}/{DB}",
+            "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{state['redis_port']}/0",
+            "FN_CACHE_DIR": str(self.dir / "cache"),
+        })
+        env.update(state.get("overrides") or {})
+        return env
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        status = super().status()
+        state = self.state()
+        procs = self.procs()
+        status["executor"] = self.executor
+        status["airflow"] = {"running": all(_alive(procs.get(c), _marker(c)) for c in COMPONENTS),
+                             "url": self.api_url if "api_port" in state else None,
+                             "processes": {c: {"pid": procs.get(c),
+                                               "running": _alive(procs.get(c), _marker(c))}
+                                           for c in COMPONENTS}}
+        status["postgres"] = {"pid": state.get("pg_pid"), "port": state.get("pg_port"),
+                              "running": _alive(state.get("pg_pid"), "postgres")}
+        status["redis"] = {"pid": state.get("redis_pid"), "port": state.get("redis_port"),
+                           "running": _alive(state.get("redis_pid"), "redis-server")}
+        return status
+
+    def is_up(self) -> bool:
+        st = self.status()
+        return all(st[k]["running"] for k in ("s3", "postgres", "redis", "airflow"))
+
+    def up(self, timeout: float = 240.0) -> dict[str, Any]:
+        """Start whatever is not running (servers, then Airflow's components); safe to call twice."""
+        reason = servers_missing()
+        if reason:
+            raise StackError(reason)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._save(executor=self.executor)
+        if not _alive(self.state().get("s3_pid"), "moto"):
+            self._start_s3()
+        self._ensure_bucket()
+        self.start_postgres()
+        self.start_redis()
+        started = self._start_airflow_components()
+        self._wait_ready(timeout, started)
+        return self.status()
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str],
+               **popen: Any) -> subprocess.Popen:
+        """Like the stack's, with Popen options (``user``, ``group``); the previous log of
+        ``name`` is kept as ``<name>.log.1``."""
+        logpath = self.dir / f"{name}.log"
+        if logpath.exists():
+            logpath.replace(self.dir / f"{name}.log.1")
+        with logpath.open("ab") as logfile:
+            return subprocess.Popen(argv, stdout=logfile, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, env=env, cwd=str(self.dir),
+                                    start_new_session=True, **popen)
+
+    def _port(self, key: str, preferred: int | None = None) -> int:
+        state = self.state()
+        if state.get(key) and _free_port_is(state[key]):
+            return state[key]
+        return self._save(**{key: _free_port(preferred)})[key]
+
+    def start_postgres(self) -> None:
+        """Initialise the data directory on first use, start the server, create the DB."""
+        if _alive(self.state().get("pg_pid"), "postgres"):
+            return
+        bindir = pg_bindir()
+        port = self._port("pg_port")
+        data = self.pg_dir / "data"
+        as_user = self._prepare_pg_dir()
+        if not (data / "PG_VERSION").exists():
+            log.info("initialising a PostgreSQL data directory in %s", data)
+            subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", DB, "--auth=trust",
+                            "-E", "UTF8", "--no-instructions"], check=True, capture_output=True,
+                           **as_user)
+        argv = [str(bindir / "postgres"), "-D", str(data), "-c", "listen_addresses=127.0.0.1",
+                "-c", f"port={port}", "-c", "unix_socket_directories=", "-c",
+                "max_connections=200"]
+        proc = self._spawn("postgres", argv, {**os.environ, "LC_ALL": "C.UTF-8"}, **as_user)
+        self._save(pg_pid=proc.pid)
+        deadline = time.monotonic() + 60
+        while subprocess.run([str(bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)],
+                             check=False).returncode != 0:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise StackError(f"PostgreSQL did not start; see {self.dir / 'postgres.log'}")
+            time.sleep(0.3)
+        exists = subprocess.run(
+            [str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", DB, "-d", "postgres",
+             "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{DB}'"],
+            check=True, capture_output=True, text=True).stdout.strip()
+        if exists != "1":
+            subprocess.run([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", DB,
+                            DB], check=True, capture_output=True)
+        log.info("PostgreSQL up on 127.0.0.1:%d (pid %d)", port, proc.pid)
+
+    def _prepare_pg_dir(self) -> dict[str, Any]:
+        """As root: own the data folder by the postgres user, let its group traverse the state
+        folder; return the Popen arguments that run a command as that user."""
+        if os.geteuid() != 0:
+            self.pg_dir.mkdir(parents=True, exist_ok=True)
+            return {}
+        user = pwd.getpwnam(PG_USER)
+        self.pg_dir.mkdir(parents=True, exist_ok=True)
+        os.chown(self.pg_dir, user.pw_uid, user.pw_gid)
+        self.pg_dir.chmod(0o700)
+        mode = self.dir.stat().st_mode
+        if not mode & 0o001:  # others may not traverse: let the postgres group do so
+            os.chown(self.dir, -1, user.pw_gid)
+            self.dir.chmod((mode & 0o7777) | 0o010)
+        probe = subprocess.run(["test", "-w", str(self.pg_dir)], user=user.pw_uid,
+                               group=user.pw_gid, check=False)
+        if probe.returncode != 0:
+            raise StackError(f"the `{PG_USER}` user cannot reach {self.pg_dir}: put FN_STACK_DIR "
+                             f"under a folder every user may traverse (e.g. /tmp or the project)")
+        return {"user": user.pw_uid, "group": user.pw_gid,
+                "extra_groups": [g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem]}
+
+    def start_redis(self) -> None:
+        if _alive(self.state().get("redis_pid"), "redis-server"):
+            return
+        port = self._port("redis_port")
+        self.redis_dir.mkdir(parents=True, exist_ok=True)
+        # append-only file: messages queued for the workers survive a restart of the broker
+        argv = [redis_server(), "--bind", "127.0.0.1", "--port", str(port), "--dir",
+                str(self.redis_dir), "--appendonly", "yes", "--save", "", "--daemonize", "no",
+                "--protected-mode", "yes"]
+        proc = self._spawn("redis", argv, dict(os.environ))
+        self._save(redis_pid=proc.pid)
+        deadline = time.monotonic() + 30
+        while not _redis_ping(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise StackError(f"Redis did not start; see {self.dir / 'redis.log'}")
+            time.sleep(0.2)
+        log.info("Redis up on 127.0.0.1:%d (pid %d)", port, proc.pid)
+
+    def stop_postgres(self, timeout: float = 30.0) -> None:
+        """Fast shutdown (SIGINT: roll back open transactions, close connections)."""
+        pid = self.state().get("pg_pid")
+        if _alive(pid, "postgres"):
+            _stop_group(pid, signal.SIGINT, timeout)
+        self._save(pg_pid=None)
+
+    def stop_redis(self, timeout: float = 20.0) -> None:
+        """SIGTERM: Redis flushes its append-only file and exits."""
+        pid = self.state().get("redis_pid")
+        if _alive(pid, "redis-server"):
+            _stop_group(pid, signal.SIGTERM, timeout)
+        self._save(redis_pid=None)
+
+    def _start_airflow_components(self) -> list[str]:
+        procs = self.procs()
+        missing = [c for c in COMPONENTS if not _alive(procs.get(c), _marker(c))]
+        if not missing:
+            return []
+        state = self.state()
+        if "api_port" not in state or (missing and "api-server" in missing
+                                       and not _free_port_is(state["api_port"])):
+            self._save(api_port=_free_port(int(os.environ.get("FN_API_PORT", "8080")) or None))
+        if "jwt_secret" not in self.state():
+            import secrets
+
+            self._save(jwt_secret=secrets.token_urlsafe(32))
+        self.airflow_home.mkdir(parents=True, exist_ok=True)
+        env = self.process_env()
+        log.info("migrating the Airflow metadata DB on PostgreSQL")
+        migrate = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env,
+                                 capture_output=True, text=True, cwd=str(self.dir))
+        if migrate.returncode != 0:
+            raise StackError(f"airflow db migrate failed:\n{migrate.stderr[-2000:]}")
+        for component in missing:
+            self.start_component(component, env)
+        return missing
+
+    def start_component(self, component: str, env: dict[str, str] | None = None) -> int:
+        """Start one Airflow component (``scheduler``, ``worker-1``, ...) in its own group."""
+        env = dict(env or self.process_env())
+        if component in WORKERS:
+            env["FN_WORKER_HOSTNAME"] = component
+            argv = [str(BIN / "airflow"), "celery", "worker", "--celery-hostname",
+                    f"{component}@%h", "--without-mingle", "--without-gossip"]
+        else:
+            argv = [str(BIN / "airflow"), component]
+        proc = self._spawn(component, argv, env)
+        self._save(procs={**self.procs(), component: proc.pid})
+        log.info("%s started (pid %d)", component, proc.pid)
+        return proc.pid
+
+    def stop_component(self, component: str, sig: signal.Signals = signal.SIGTERM,
+                       timeout: float = 30.0) -> None:
+        pid = self.procs().get(component)
+        if _alive(pid, _marker(component)):
+            _stop_group(pid, sig, timeout)
+        self._save(procs={**self.procs(), component: None})
+
+    def _wait_ready(self, timeout: float, started: list[str]) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"{self.api_url}/api/v2/monitor/health"
+        pending = set(started) & set(WORKERS)
+        healthy = False
+        while time.monotonic() < deadline:
+            dead = [c for c in COMPONENTS if not _alive(self.procs().get(c), _marker(c))]
+            if dead:
+                raise StackError(f"{', '.join(dead)} exited during start-up; see "
+                                 f"{self.dir / (dead[0] + '.log')}")
+            pending = {w for w in pending
+                       if " ready." not in (self.dir / f"{w}.log").read_text(errors="replace")}
+            if not healthy:
+                healthy = _healthy(url)
+            if healthy and not pending:
+                return
+            time.sleep(1)
+        raise StackError(f"cluster not ready after {timeout:.0f}s (workers not ready: "
+                         f"{sorted(pending)}); see the logs in {self.dir}")
+
+    def down(self, timeout: float = 40.0) -> list[str]:
+        """Stop the workers, the other Airflow components, Redis, Postgres and S3."""
+        stopped = []
+        for component in (*WORKERS, *COMPONENTS[:-2]):
+            pid = self.procs().get(component)
+            if _alive(pid, _marker(component)):
+                self.stop_component(component, timeout=timeout)
+                stopped.append(f"{component} (pid {pid})")
+        for name, stop, key in (("redis", self.stop_redis, "redis_pid"),
+                                ("postgres", self.stop_postgres, "pg_pid")):
+            pid = self.state().get(key)
+            if pid and _alive(pid, "redis-server" if name == "redis" else "postgres"):
+                stopped.append(f"{name} (pid {pid})")
+            stop()
+        stopped += super().down(timeout)
+        self._save(procs={})
+        return stopped
+
+
+def _healthy(url: str) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            health = json.load(resp)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+    return all(health.get(c, {}).get("status") == "healthy"
+               for c in ("metadatabase", "scheduler", "dag_processor", "triggerer"))
+
+
+EXECUTORS = ("local", "celery")
+
+
+def open_stack(executor: str | None = None) -> Stack:
+    """The stack in ``FN_STACK_DIR``: of ``executor`` (``local`` or ``celery``), or else of the
+    executor its state folder last ran. Switching executors needs a stopped stack."""
+    stack = Stack.default()
+    recorded = stack.state().get("executor", "local")
+    choice = executor or recorded
+    if choice not in EXECUTORS:
+        raise StackError(f"executor {choice!r} is not one of {', '.join(EXECUTORS)}")
+    if choice != recorded:
+        current = Cluster(stack.dir) if recorded == "celery" else stack
+        if _anything_running(current):
+            raise StackError(f"{stack.dir} runs a stack of the {recorded} executor; stop it "
+                             f"first (fn stack down) or choose another FN_STACK_DIR")
+        stack._save(executor=choice)
+    return Cluster(stack.dir) if choice == "celery" else stack
+
+
+def _anything_running(stack: Stack) -> bool:
+    status = stack.status()
+    parts = [p for p in status.values() if isinstance(p, dict)]
+    parts += list(status["airflow"].get("processes", {}).values())
+    return any(p.get("running") for p in parts)
