@@ -18,6 +18,7 @@ folder is made traversable for that user's group.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import json
 import logging
@@ -30,7 +31,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fnlib.stack import BIN, ROOT, Stack, StackError, _alive, _free_port, _free_port_is, _stop_group
+from fnlib.stack import (
+    BIN,
+    ROOT,
+    Stack,
+    StackError,
+    _alive,
+    _free_port,
+    _free_port_is,
+    _group_alive,
+    _reap,
+    _stop_group,
+)
 
 log = logging.getLogger(__name__)
 
@@ -364,23 +376,49 @@ class Cluster(Stack):
         raise StackError(f"cluster not ready after {timeout:.0f}s (workers not ready: "
                          f"{sorted(pending)}); see the logs in {self.dir}")
 
-    def down(self, timeout: float = 40.0) -> list[str]:
-        """Stop the workers, the other Airflow components, Redis, Postgres and S3."""
-        stopped = []
-        for component in (*WORKERS, *COMPONENTS[:-2]):
-            pid = self.procs().get(component)
-            if _alive(pid, _marker(component)):
-                self.stop_component(component, timeout=timeout)
-                stopped.append(f"{component} (pid {pid})")
-        for name, stop, key in (("redis", self.stop_redis, "redis_pid"),
-                                ("postgres", self.stop_postgres, "pg_pid")):
-            pid = self.state().get(key)
-            if pid and _alive(pid, "redis-server" if name == "redis" else "postgres"):
-                stopped.append(f"{name} (pid {pid})")
-            stop()
-        stopped += super().down(timeout)
+    def down(self, timeout: float = 20.0) -> list[str]:
+        """Stop Airflow's components (all at once), then Redis and Postgres, then S3.
+
+        Each gets its polite signal (Celery workers: warm shutdown; Postgres: fast shutdown;
+        Redis: flush and exit) and ``timeout`` seconds; what is left of its process group is
+        then terminated and killed."""
+        procs = self.procs()
+        components = {c: procs.get(c) for c in COMPONENTS if _alive(procs.get(c), _marker(c))}
+        _stop_groups({pid: signal.SIGTERM for pid in components.values()}, timeout)
         self._save(procs={})
-        return stopped
+        state = self.state()
+        servers = {name: state.get(key) for name, key, marker in SERVERS
+                   if _alive(state.get(key), marker)}
+        _stop_groups({pid: SERVER_SIGNALS[name] for name, pid in servers.items()}, timeout)
+        self._save(redis_pid=None, pg_pid=None)
+        stopped = [f"{name} (pid {pid})" for name, pid in {**components, **servers}.items()]
+        return stopped + super().down(timeout)
+
+
+SERVERS = (("redis", "redis_pid", "redis-server"), ("postgres", "pg_pid", "postgres"))
+SERVER_SIGNALS = {"redis": signal.SIGTERM, "postgres": signal.SIGINT}
+
+
+def _stop_groups(first: dict[int, signal.Signals], timeout: float) -> None:
+    """Send each leader its signal, wait for all the groups to end, then TERM and KILL."""
+    for pid, sig in first.items():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+    for sig, wait in ((None, timeout), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        left = [pid for pid in first if _group_alive(pid)]
+        if not left:
+            return
+        for pid in left if sig is not None else ():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            for pid in left:
+                _reap(pid)
+            left = [pid for pid in left if _group_alive(pid)]
+            if not left:
+                return
+            time.sleep(0.25)
 
 
 def _healthy(url: str) -> bool:
