@@ -351,10 +351,23 @@ class Cluster(Stack):
 
     def stop_component(self, component: str, sig: signal.Signals = signal.SIGTERM,
                        timeout: float = 30.0) -> None:
+        """Stop one component: ``sig`` to it, then TERM/KILL to its process group and to the
+        groups of the task runners below it."""
         pid = self.procs().get(component)
         if _alive(pid, _marker(component)):
-            _stop_group(pid, sig, timeout)
+            _stop_groups({pid: sig}, timeout, _tree_groups([pid]) - {pid})
         self._save(procs={**self.procs(), component: None})
+
+    def kill_component(self, component: str) -> int:
+        """SIGKILL a component and every process below it at once, as the crash of its
+        machine would (fault tests); returns its PID."""
+        pid = self.procs()[component]
+        for group in _tree_groups([pid]):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+        _stop_groups({}, 0, {pid})  # reap
+        self._save(procs={**self.procs(), component: None})
+        return pid
 
     def _wait_ready(self, timeout: float, started: list[str]) -> None:
         deadline = time.monotonic() + timeout
@@ -384,7 +397,9 @@ class Cluster(Stack):
         then terminated and killed."""
         procs = self.procs()
         components = {c: procs.get(c) for c in COMPONENTS if _alive(procs.get(c), _marker(c))}
-        _stop_groups({pid: signal.SIGTERM for pid in components.values()}, timeout)
+        # task runners live in process groups of their own, below the workers
+        tasks = _tree_groups(list(components.values())) - set(components.values())
+        _stop_groups({pid: signal.SIGTERM for pid in components.values()}, timeout, tasks)
         self._save(procs={})
         state = self.state()
         servers = {name: state.get(key) for name, key, marker in SERVERS
@@ -399,26 +414,47 @@ SERVERS = (("redis", "redis_pid", "redis-server"), ("postgres", "pg_pid", "postg
 SERVER_SIGNALS = {"redis": signal.SIGTERM, "postgres": signal.SIGINT}
 
 
-def _stop_groups(first: dict[int, signal.Signals], timeout: float) -> None:
-    """Send each leader its signal, wait for all the groups to end, then TERM and KILL."""
+def _stop_groups(first: dict[int, signal.Signals], timeout: float,
+                 also: set[int] | frozenset[int] = frozenset()) -> None:
+    """Send each leader its signal and wait for all the groups (``first``'s and ``also``) to
+    end; then TERM, then KILL what is left of them."""
     for pid, sig in first.items():
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
+    groups = set(first) | set(also)
     for sig, wait in ((None, timeout), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        left = [pid for pid in first if _group_alive(pid)]
+        left = [g for g in groups if _group_alive(g)]
         if not left:
             return
-        for pid in left if sig is not None else ():
+        for group in left if sig is not None else ():
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, sig)
+                os.killpg(group, sig)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            for pid in left:
-                _reap(pid)
-            left = [pid for pid in left if _group_alive(pid)]
+            for group in left:
+                _reap(group)
+            left = [g for g in left if _group_alive(g)]
             if not left:
                 return
             time.sleep(0.25)
+
+
+def _tree_groups(pids: list[int | None]) -> set[int]:
+    """Process groups of the given processes and of all their descendants."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    groups, todo = set(), [p for p in pids if p]
+    while todo:
+        pid = todo.pop()
+        with contextlib.suppress(ProcessLookupError):
+            groups.add(os.getpgid(pid))
+        todo.extend(children.get(pid, []))
+    return groups
 
 
 def _healthy(url: str) -> bool:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -30,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from fnlib.airflow_api import AirflowClient
-from fnlib.cluster import WORKERS, Cluster, servers_missing
+from fnlib.cluster import WORKERS, Cluster, _tree_groups, servers_missing
 from fnlib.demo import await_triggered_run, run_dag
 from fnlib.settings import scoped_environ
 from fnlib.storage import ObjectStore
@@ -77,7 +76,7 @@ def cluster():
         started.update(c.pids())
         yield c
     finally:
-        started.update(c.pids())
+        started.update(_tree_groups(c.pids()))
         c.down()
         for k, v in saved.items():
             if v is None:
@@ -175,6 +174,9 @@ def _audit_bucket(store: ObjectStore) -> None:
             head = store.head(obj.key, obj.version_id)
             assert head is not None and head.sha256 == obj.sha256, f"{key}: {name} missing/changed"
             referenced.add(obj.key)
+    # the gate's decision is recorded beside a committed model, after its manifest
+    referenced |= {k for k in addressed if k.endswith("/decision.json")
+                   and k.rsplit("/", 1)[0] + "/manifest.json" in referenced}
     orphans = sorted(set(addressed) - referenced)
     assert not orphans, f"objects no committed manifest references (partial writes?): {orphans}"
 
@@ -309,7 +311,7 @@ def test_sigkill_of_a_worker_costs_one_retry_on_the_other(cluster, client, store
     victim_ti = _wait(running_score, 300, "a mapped score task to run", every=0.3)
     victim = victim_ti["hostname"]
     survivor = next(w for w in WORKERS if w != victim)
-    os.killpg(cluster.procs()[victim], signal.SIGKILL)
+    cluster.kill_component(victim)  # the worker, its pool and the task runners below it
     killed_at = time.monotonic()
 
     run = client.wait_for_run("fn_tune", run_id, timeout=400)
