@@ -59,7 +59,7 @@ def run_pipeline(stack: Stack, n_docs: int) -> dict[str, Any]:
     t0 = time.monotonic()
     stack.up(timeout=400)
     timings["start-up"] = time.monotonic() - t0
-    client = AirflowClient(stack.api_url, "admin", stack.admin_password() or "")
+    client = AirflowClient(stack.api_url, "admin", stack.admin_password() or "", timeout=120)
     for dag_id in DAGS:
         client.wait_for_dag(dag_id)
     for dag_id in CHAIN:
