@@ -3,6 +3,8 @@ settings, docker/airflow.env: neither can drift from it, and neither sets its ow
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,23 @@ def test_a_local_override_applies_to_the_cluster_only(tmp_path, monkeypatch):
     c.set_overrides({"AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "15"})
     assert c.env()["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"] == "15"
     assert shared_settings()["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"] == "60"
+
+
+def test_a_stack_folder_remembers_its_executor(tmp_path, monkeypatch):
+    from fnlib.cluster import open_stack
+    from fnlib.stack import Stack, StackError
+
+    monkeypatch.setenv("FN_STACK_DIR", str(tmp_path))
+    assert type(open_stack(None)) is Stack  # a fresh folder: the default mode
+    assert isinstance(open_stack("celery"), Cluster)
+    assert isinstance(open_stack(None), Cluster)  # remembered
+    assert type(open_stack("local")) is Stack  # nothing runs: switching is allowed
+    # a process that looks like the stack's S3 server (its command line names moto)
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "moto"])
+    try:
+        Stack(tmp_path)._save(executor="celery", s3_pid=server.pid)
+        with pytest.raises(StackError, match="stop it first"):
+            open_stack("local")  # a running stack of the other executor is not switched
+    finally:
+        server.kill()
+        server.wait()
