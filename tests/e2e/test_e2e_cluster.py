@@ -162,7 +162,9 @@ def _audit_bucket(store: ObjectStore) -> None:
     for page in store.client.get_paginator("list_object_versions").paginate(Bucket=store.bucket):
         for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
             versions.setdefault(entry["Key"], []).append(entry["VersionId"])
-    addressed = [k for k in versions if k.startswith(tuple(f"{p}/" for p in KIND_PREFIX.values()))]
+    # every stage output's prefix; feedback/ also receives the desk labels (inputs, no manifest)
+    prefixes = tuple(f"{p}/" for kind, p in KIND_PREFIX.items() if kind != "feedback")
+    addressed = [k for k in versions if k.startswith(prefixes)]
     duplicated = {k: len(versions[k]) for k in addressed if len(versions[k]) != 1}
     assert not duplicated, f"objects with more than one version: {duplicated}"
     referenced = set()
