@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import shutil
 import statistics
@@ -194,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     for executor in executors:
         folder = Path(tempfile.mkdtemp(prefix=f"fn-bench-{executor}-"))
         env = {"FN_STACK_DIR": str(folder), "FN_BUCKET": f"fn-bench-{uuid.uuid4().hex[:8]}",
-               "FN_API_PORT": "0", "FN_TUNE_GRID": args.grid, "FN_TUNE_MODELS": args.models,
+               "FN_API_PORT": "0",
+               "FN_TUNE_DEFAULTS": json.dumps({"grid": args.grid,
+                                               "models": args.models.split(",")}),
                "AIRFLOW__CORE__PARALLELISM": "4"}
         with scoped_environ(env):
             stack = Cluster(folder) if executor == "celery" else Stack(folder)

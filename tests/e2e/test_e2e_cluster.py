@@ -18,6 +18,7 @@ One cluster serves the whole module (the tests run in file order and build on ea
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import socket
@@ -67,7 +68,7 @@ def cluster():
     c = Cluster(folder)
     c.set_overrides({"AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
                      # the Asset-triggered tuning: 8 mapped configurations, not 40
-                     "FN_TUNE_GRID": "small", "FN_TUNE_MODELS": "nb,logreg",
+                     "FN_TUNE_DEFAULTS": json.dumps({"grid": "small", "models": ["nb", "logreg"]}),
                      # W&B offline is covered by the other tiers; here it would only add a
                      # tracking process per task
                      "WANDB_MODE": "disabled"})
