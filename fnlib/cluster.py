@@ -374,11 +374,18 @@ class Cluster(Stack):
         url = f"{self.api_url}/api/v2/monitor/health"
         pending = set(started) & set(WORKERS)
         healthy = False
+        restarted: set[str] = set()
         while time.monotonic() < deadline:
             dead = [c for c in COMPONENTS if not _alive(self.procs().get(c), _marker(c))]
-            if dead:
-                raise StackError(f"{', '.join(dead)} exited during start-up; see "
-                                 f"{self.dir / (dead[0] + '.log')}")
+            again = [c for c in dead if c in restarted]
+            if again:
+                raise StackError(f"{', '.join(again)} exited during start-up; see "
+                                 f"{self.dir / (again[0] + '.log')}")
+            for component in dead:  # e.g. one that was still exiting after a DB outage
+                log.warning("%s exited; starting it again", component)
+                self.start_component(component)
+                restarted.add(component)
+                pending |= {component} & set(WORKERS)
             pending = {w for w in pending
                        if " ready." not in (self.dir / f"{w}.log").read_text(errors="replace")}
             if not healthy:

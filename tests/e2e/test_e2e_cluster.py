@@ -363,6 +363,7 @@ def test_postgres_outage_recovers_with_the_documented_procedure(cluster, client)
     cluster.stop_postgres()
     time.sleep(8)  # every component's DB calls fail meanwhile
     cluster.start_postgres()
+    time.sleep(10)  # a component that hit the outage may take a moment to exit
     status = cluster.status()["airflow"]["processes"]
     dead = sorted(c for c, s in status.items() if not s["running"])
     # the API server and the workers ride the outage out (pre-ping replaces dead
