@@ -26,6 +26,18 @@ class AirflowApiError(FnError):
     """The Airflow API refused a request or a run did not finish as expected."""
 
 
+class _Transient(Exception):
+    """A call that may succeed if repeated: timed out, connection refused or reset, 502-504."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+READ_ATTEMPTS = 5
+RETRY_BACKOFF = 2.0  # seconds, times the attempt number
+
+
 class AirflowClient:
     def __init__(self, base_url: str, username: str, password: str, timeout: float = 30.0):
         self.base_url = base_url.rstrip("/")
@@ -38,6 +50,22 @@ class AirflowClient:
         return body["access_token"]
 
     def _request(self, method: str, path: str, payload: Any = None, auth: bool = True) -> Any:
+        """One API call. Reads (GET) are retried while the server is slow or briefly away (a
+        busy api-server can take longer than ``timeout`` to answer); writes are not repeated."""
+        attempts = READ_ATTEMPTS if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._request_once(method, path, payload, auth)
+            except _Transient as exc:
+                if attempt == attempts:
+                    raise AirflowApiError(f"{method} {path}: no answer from {self.base_url} "
+                                          f"after {attempts} tries: {exc.reason}") from exc
+                log.warning("%s %s: %s; retrying (%d/%d)", method, path, exc.reason, attempt,
+                            attempts)
+                time.sleep(min(RETRY_BACKOFF * attempt, 10.0))
+        raise AssertionError("unreachable")
+
+    def _request_once(self, method: str, path: str, payload: Any, auth: bool) -> Any:
         data = json.dumps(payload).encode() if payload is not None else None
         req = urllib.request.Request(self.base_url + path, data=data, method=method)
         req.add_header("Content-Type", "application/json")
@@ -48,9 +76,15 @@ class AirflowClient:
                 raw = resp.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")[:500]
+            if exc.code in (502, 503, 504):
+                raise _Transient(f"HTTP {exc.code}") from exc
             raise AirflowApiError(f"{method} {path}: HTTP {exc.code}: {detail}") from exc
         except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError | ConnectionError):
+                raise _Transient(repr(exc.reason)) from exc
             raise AirflowApiError(f"{method} {path}: cannot reach {self.base_url}: {exc}") from exc
+        except (TimeoutError, ConnectionError) as exc:  # raised while reading the response
+            raise _Transient(repr(exc)) from exc
         return json.loads(raw) if raw else None
 
     # -- DAGs -------------------------------------------------------------------------------
