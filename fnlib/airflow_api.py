@@ -34,6 +34,7 @@ class _Transient(Exception):
         self.reason = reason
 
 
+IDEMPOTENT = {"GET", "PATCH"}
 READ_ATTEMPTS = 5
 RETRY_BACKOFF = 2.0  # seconds, times the attempt number
 
@@ -50,9 +51,10 @@ class AirflowClient:
         return body["access_token"]
 
     def _request(self, method: str, path: str, payload: Any = None, auth: bool = True) -> Any:
-        """One API call. Reads (GET) are retried while the server is slow or briefly away (a
-        busy api-server can take longer than ``timeout`` to answer); writes are not repeated."""
-        attempts = READ_ATTEMPTS if method == "GET" else 1
+        """One API call. Idempotent calls (reads, and PATCH, which sets a state) are retried
+        while the server is slow, briefly away or its database is busy (a locked SQLite DB under
+        a busy scheduler answers 500 "Database error"); a POST is never repeated."""
+        attempts = READ_ATTEMPTS if method in IDEMPOTENT else 1
         for attempt in range(1, attempts + 1):
             try:
                 return self._request_once(method, path, payload, auth)
@@ -76,8 +78,8 @@ class AirflowClient:
                 raw = resp.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")[:500]
-            if exc.code in (502, 503, 504):
-                raise _Transient(f"HTTP {exc.code}") from exc
+            if exc.code in (502, 503, 504) or (exc.code == 500 and "Database error" in detail):
+                raise _Transient(f"HTTP {exc.code}: {detail}") from exc
             raise AirflowApiError(f"{method} {path}: HTTP {exc.code}: {detail}") from exc
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, TimeoutError | ConnectionError):

@@ -15,12 +15,20 @@ from fnlib.airflow_api import AirflowApiError, AirflowClient
 @pytest.fixture
 def server():
     """Answers /auth/token at once; other paths only after ``slow`` slow answers."""
-    state = {"slow": 0, "calls": []}
+    state = {"slow": 0, "busy": 0, "calls": []}
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             state["calls"].append((self.command, self.path))
+            if self.path != "/auth/token" and state["busy"] > 0:
+                state["busy"] -= 1
+                body = json.dumps({"detail": {"reason": "Database error"}}).encode()
+                self.send_response(500)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             if self.path != "/auth/token" and state["slow"] > 0:
                 state["slow"] -= 1
                 time.sleep(1.0)  # longer than the client's timeout
@@ -33,7 +41,7 @@ def server():
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up on this one
 
-        do_GET = do_POST = _answer
+        do_GET = do_POST = do_PATCH = _answer
 
         def log_message(self, *args) -> None:
             pass
@@ -64,7 +72,15 @@ def test_a_read_gives_up_with_a_clear_error(server):
         client._request("GET", "/api/v2/dags/d")
 
 
-def test_a_write_is_never_repeated(server):
+def test_setting_a_state_is_retried_while_the_database_is_busy(server):
+    url, state = server
+    client = AirflowClient(url, "u", "p", timeout=5)
+    state["busy"] = 2
+    client.set_paused("d", False)
+    assert state["calls"].count(("PATCH", "/api/v2/dags/d")) == 3
+
+
+def test_a_run_is_never_triggered_twice(server):
     url, state = server
     client = AirflowClient(url, "u", "p", timeout=0.3)
     state["slow"] = 1
