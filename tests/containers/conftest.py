@@ -60,8 +60,9 @@ def docker_url(engine, images):
 
 
 class EngineLog:
-    """Every container the engine creates while this listens: its labels, environment and
-    image (inspected when it is created) and the exit code of its ``die`` event."""
+    """Every task container (labelled ``fn.run_id``) the engine creates while this listens: its
+    labels, environment and image (inspected when it is created) and the exit code of its
+    ``die`` event."""
 
     def __init__(self, url: str) -> None:
         import docker
@@ -77,6 +78,8 @@ class EngineLog:
         import docker
 
         for event in self._stream:
+            if "fn.run_id" not in event.get("Actor", {}).get("Attributes", {}):
+                continue  # not a task container (the store may be shared with other runs)
             self.last_event = time.monotonic()
             cid = event.get("id") or event.get("Actor", {}).get("ID")
             action = event.get("Action") or event.get("status")

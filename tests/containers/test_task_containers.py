@@ -100,9 +100,12 @@ def runs(airflow_db, fn_bucket, moto_endpoint, task_image, docker_url, engine_lo
         engine_log.settle()
         yield out
     finally:
-        # only what these runs created: containers kept after a failure, the state volume
+        # only what these runs created: their containers still there, the state volume
+        ours = {r.run_id for k in ("local", "docker") for r in out.get(k, {}).get("runs", [])}
+        ours |= {out["bad"].run_id} if "bad" in out else set()
         for record in engine_log.containers.values():
-            if "remove" not in record["events"]:
+            if record.get("labels", {}).get("fn.run_id") in ours and \
+                    "remove" not in record["events"]:
                 engine_log.client.remove_container(record["id"], force=True)
         if any(v["Name"] == volume for v in engine_log.client.volumes()["Volumes"] or []):
             engine_log.client.remove_volume(volume)
@@ -142,7 +145,8 @@ def test_containers_saw_only_the_promised_environment(runs, engine_log, task_ima
                                                       moto_endpoint):
     image_env = {e.split("=", 1)[0]
                  for e in engine_log.client.inspect_image(task_image)["Config"]["Env"]}
-    containers = [c for c in engine_log.containers.values() if "labels" in c]
+    containers = [c for run in [*runs["docker"]["runs"], runs["bad"]]
+                  for c in engine_log.of_run(run.run_id)]
     assert containers
     for container in containers:
         env = dict(e.split("=", 1) for e in container["env"])
