@@ -38,11 +38,11 @@ sys.path.insert(0, str(PROJECT / "bench"))
 
 from e2e_bench import _ts, split_run  # noqa: E402
 
-from fnlib.airflow_api import AirflowClient  # noqa: E402
-from fnlib.cluster import Cluster, servers_missing  # noqa: E402
-from fnlib.demo import await_triggered_run, run_dag  # noqa: E402
+from fnlib.local.airflow_api import AirflowClient  # noqa: E402
+from fnlib.local.cluster import Cluster, servers_missing  # noqa: E402
+from fnlib.local.demo import await_triggered_run, run_dag  # noqa: E402
+from fnlib.local.stack import Stack  # noqa: E402
 from fnlib.settings import scoped_environ  # noqa: E402
-from fnlib.stack import Stack  # noqa: E402
 
 CHAIN = ("fn_dataset", "fn_tune", "fn_train")
 DAGS = (*CHAIN, "fn_score", "fn_monitor")

@@ -50,8 +50,8 @@ from e2e_bench import union_length  # noqa: E402
 from tune_bench import run_approach  # noqa: E402
 
 from fnlib import settings  # noqa: E402
-from fnlib.airflow_api import AirflowClient  # noqa: E402
-from fnlib.stack import Stack  # noqa: E402
+from fnlib.local.airflow_api import AirflowClient  # noqa: E402
+from fnlib.local.stack import Stack  # noqa: E402
 
 BODY = re.compile(r"fn task body ran from ([0-9.]+) to ([0-9.]+)")
 
@@ -77,7 +77,7 @@ def body_intervals(stack: Stack, run_id: str) -> dict[tuple[str, int], tuple[flo
 
 def wait(client: AirflowClient, run_id: str, timeout: float = 6 * 3600) -> dict[str, Any]:
     """Poll the run every 5 s until it ends; a slow API answer (a loaded machine) is retried."""
-    from fnlib.airflow_api import AirflowApiError
+    from fnlib.local.airflow_api import AirflowApiError
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

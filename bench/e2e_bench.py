@@ -34,8 +34,8 @@ from typing import Any
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from fnlib.airflow_api import AirflowClient  # noqa: E402
-from fnlib.stack import Stack  # noqa: E402
+from fnlib.local.airflow_api import AirflowClient  # noqa: E402
+from fnlib.local.stack import Stack  # noqa: E402
 
 ORDER = ("fn_dataset", "fn_tune", "fn_train", "fn_score", "fn_monitor", "fn_retrain")
 

@@ -38,7 +38,7 @@ def _out(text: str = "") -> None:
 
 def _store():
     """The object store for CLI commands: AWS env settings, or the local stack when it is up."""
-    from fnlib.stack import Stack
+    from fnlib.local.stack import Stack
     from fnlib.storage import ObjectStore
     from fnlib.storage.client import make_s3_client
 
@@ -290,7 +290,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_stack(args: argparse.Namespace) -> int:
-    from fnlib.cluster import open_stack
+    from fnlib.local.cluster import open_stack
 
     stack = open_stack(args.executor)
     if args.action == "up":
@@ -320,7 +320,7 @@ def _print_stack(stack, status: dict[str, Any]) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from fnlib.demo import run_demo
+    from fnlib.local.demo import run_demo
 
     return run_demo(args, _dataset_request(args), out=_out)
 

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from fnlib.airflow_api import AirflowClient
-from fnlib.cluster import WORKERS, Cluster, _tree_groups, servers_missing
-from fnlib.demo import await_triggered_run, run_dag
+from fnlib.local.airflow_api import AirflowClient
+from fnlib.local.cluster import WORKERS, Cluster, _tree_groups, servers_missing
+from fnlib.local.demo import await_triggered_run, run_dag
 from fnlib.settings import scoped_environ
 from fnlib.storage import ObjectStore
 from fnlib.storage.client import make_s3_client

@@ -12,10 +12,10 @@ import uuid
 
 import pytest
 
-from fnlib.airflow_api import AirflowClient
-from fnlib.demo import await_triggered_run, run_dag
+from fnlib.local.airflow_api import AirflowClient
+from fnlib.local.demo import await_triggered_run, run_dag
+from fnlib.local.stack import Stack
 from fnlib.registry import current_champion
-from fnlib.stack import Stack
 from fnlib.storage import ObjectStore
 from fnlib.storage.client import make_s3_client
 from fnlib.storage.lineage import walk_lineage

@@ -30,8 +30,8 @@ from pathlib import Path
 import pytest
 
 from fnlib import settings
-from fnlib.airflow_api import AirflowClient
-from fnlib.stack import Stack
+from fnlib.local.airflow_api import AirflowClient
+from fnlib.local.stack import Stack
 from fnlib.storage import ObjectStore
 from fnlib.storage.client import make_s3_client
 

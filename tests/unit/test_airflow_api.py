@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from fnlib.airflow_api import AirflowApiError, AirflowClient
+from fnlib.local.airflow_api import AirflowApiError, AirflowClient
 
 
 @pytest.fixture
@@ -46,14 +46,14 @@ def server():
         def log_message(self, *args) -> None:
             pass
 
-    import fnlib.airflow_api
+    import fnlib.local.airflow_api
 
-    fnlib.airflow_api.RETRY_BACKOFF, saved = 0.05, fnlib.airflow_api.RETRY_BACKOFF
+    fnlib.local.airflow_api.RETRY_BACKOFF, saved = 0.05, fnlib.local.airflow_api.RETRY_BACKOFF
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_port}", state
     httpd.shutdown()
-    fnlib.airflow_api.RETRY_BACKOFF = saved
+    fnlib.local.airflow_api.RETRY_BACKOFF = saved
 
 
 def test_a_read_is_retried_while_the_server_is_slow(server):

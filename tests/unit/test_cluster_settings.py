@@ -1,4 +1,4 @@
-"""docker-compose.yaml and the cluster mode (fnlib/cluster.py) share one set of Airflow
+"""docker-compose.yaml and the cluster mode (fnlib/local/cluster.py) share one set of Airflow
 settings, docker/airflow.env: neither can drift from it, and neither sets its own."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fnlib.cluster import COMPONENTS, SETTINGS_FILE, WORKERS, Cluster, shared_settings
+from fnlib.local.cluster import COMPONENTS, SETTINGS_FILE, WORKERS, Cluster, shared_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 # what the cluster sets because of where it runs (this machine's paths and ports)
@@ -90,8 +90,8 @@ def test_a_local_override_applies_to_the_cluster_only(tmp_path, monkeypatch):
 
 
 def test_a_stack_folder_remembers_its_executor(tmp_path, monkeypatch):
-    from fnlib.cluster import open_stack
-    from fnlib.stack import Stack, StackError
+    from fnlib.local.cluster import open_stack
+    from fnlib.local.stack import Stack, StackError
 
     monkeypatch.setenv("FN_STACK_DIR", str(tmp_path))
     assert type(open_stack(None)) is Stack  # a fresh folder: the default mode

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from fnlib.stack import _free_port
+from fnlib.local.stack import _free_port
 from fnlib.storage.client import make_s3_client
 
 
@@ -30,7 +30,7 @@ class Launcher:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "fnlib.moto_persistent", "--port", str(self.port),
+                [sys.executable, "-m", "fnlib.local.moto_persistent", "--port", str(self.port),
                  "--state", str(self.state), "--save-delay", "0.5"],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 30

@@ -33,7 +33,7 @@ from fnlib.errors import FnError
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
@@ -205,7 +205,7 @@ class Stack:
 
     @property
     def s3_state_file(self) -> Path:
-        """The bucket's contents between runs (see :mod:`fnlib.moto_persistent`)."""
+        """The bucket's contents between runs (see :mod:`fnlib.local.moto_persistent`)."""
         return self.dir / "s3-state.pickle"
 
     def _start_s3(self) -> None:
@@ -213,7 +213,7 @@ class Stack:
         if self.s3_state_file.exists():
             log.info("restoring the bucket from %s (every object version with its id)",
                      self.s3_state_file)
-        proc = self._spawn("s3", [str(BIN / "python"), "-m", "fnlib.moto_persistent",
+        proc = self._spawn("s3", [str(BIN / "python"), "-m", "fnlib.local.moto_persistent",
                                   "--host", "127.0.0.1", "--port", str(port),
                                   "--state", str(self.s3_state_file)], dict(os.environ))
         pid = proc.pid

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fnlib.airflow_api import AirflowClient
 from fnlib.errors import FnError
-from fnlib.stack import Stack
+from fnlib.local.airflow_api import AirflowClient
+from fnlib.local.stack import Stack
 
 
 def _task_log_tail(stack: Stack, dag_id: str, run_id: str, lines: int = 40) -> str:
@@ -156,7 +156,7 @@ def run_demo(args: Any, request: Any, out: Callable[[str], None]) -> int:
     from dataclasses import asdict
 
     from fnlib import settings
-    from fnlib.cluster import open_stack
+    from fnlib.local.cluster import open_stack
     from fnlib.storage import ObjectStore
     from fnlib.storage.client import make_s3_client
 

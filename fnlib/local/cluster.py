@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fnlib.stack import (
+from fnlib.local.stack import (
     BIN,
     ROOT,
     Stack,

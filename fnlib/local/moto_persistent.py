@@ -12,7 +12,7 @@ version and its id.
 The file is written atomically (temporary file, then rename) and only this process reads it:
 it holds moto's own objects, so it is trusted local state, never input from elsewhere.
 
-Run: ``python -m fnlib.moto_persistent --host 127.0.0.1 --port PORT --state FILE``.
+Run: ``python -m fnlib.local.moto_persistent --host 127.0.0.1 --port PORT --state FILE``.
 """
 
 from __future__ import annotations
