@@ -325,11 +325,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args, _dataset_request(args), out=_out)
 
 
-def _add_executor_arg(p: argparse.ArgumentParser) -> None:
+def _add_stack_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", choices=["local", "celery"],
                    help="local: Airflow standalone, SQLite, LocalExecutor; celery: the cluster "
                         "mode (PostgreSQL, Redis, CeleryExecutor, two workers; docs/deploy.md). "
                         "Default: what the stack folder last ran, else local")
+    p.add_argument("--project", metavar="DIR",
+                   help="project folder whose dags/, plugins/ and docker/airflow.env the stack "
+                        "serves (sets FN_PROJECT_DIR). Default: FN_PROJECT_DIR, else the current "
+                        "folder or its nearest parent holding dags/ and plugins/fn_airflow/, else "
+                        "the checkout fnlib runs from (docs/deploy.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -340,12 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("stack", help="start/stop/inspect the embedded local stack")
     p.add_argument("action", choices=["up", "down", "status"])
-    _add_executor_arg(p)
+    _add_stack_args(p)
     p.set_defaults(func=cmd_stack)
 
     p = sub.add_parser("demo", help="main job: run the pipeline on the local stack end to end")
     _add_dataset_args(p)
-    _add_executor_arg(p)
+    _add_stack_args(p)
     p.add_argument("--keep-up", action="store_true", help="leave the stack running afterwards")
     p.add_argument("--no-production", action="store_true",
                    help="stop after training (skip the simulated production week)")
@@ -413,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("botocore", "urllib3", "boto3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if getattr(args, "project", None):
+        os.environ["FN_PROJECT_DIR"] = args.project
     try:
         return args.func(args)
     except FnError as exc:

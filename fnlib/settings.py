@@ -12,8 +12,11 @@
 | ``FN_TUNE_DEFAULTS``| (none)           | JSON defaults of fn_tune's form (models, variants,   |
 |                     |                  | grid, folds, metric): what Asset-triggered tuning    |
 |                     |                  | runs use, e.g. ``{"grid": "small", "folds": 3}``     |
+| ``FN_PROJECT_DIR``  | (looked up)      | project folder the local stack serves: ``dags/``,    |
+|                     |                  | ``plugins/``, ``docker/airflow.env`` (see            |
+|                     |                  | :func:`project_dir`)                                 |
 | ``FN_DATA_DIR``     | project folder   | root that relative data paths (form, CLI) resolve    |
-|                     |                  | against; outside a checkout: the current directory   |
+|                     |                  | against; without a project: the current directory    |
 | ``FN_TASK_RUNTIME`` | ``local``        | where task bodies run: ``local``, ``docker``,        |
 |                     |                  | ``kubernetes`` (see ``docs/deploy.md``)              |
 | ``FN_TASK_IMAGE``   | ``fn-task:<ver>``| image of the container runtimes                      |
@@ -32,6 +35,8 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+from fnlib.errors import FnError
 
 DEFAULT_BUCKET = "fn-artifacts"
 TASK_RUNTIMES = ("local", "docker", "kubernetes")
@@ -70,15 +75,55 @@ def feature_store() -> str:
     return value
 
 
+class ProjectDirError(FnError):
+    """No project folder (the DAGs and plugins the local stack serves) was found."""
+
+
+# what makes a folder the project folder: the DAGs and the Airflow plugin package
+PROJECT_MARKERS = ("dags", "plugins/fn_airflow")
+# the checkout this module sits in (an editable install; in a wheel install it is
+# site-packages, which holds no project)
+_CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def _is_project(folder: Path) -> bool:
+    return all((folder / marker).is_dir() for marker in PROJECT_MARKERS)
+
+
+def project_dir() -> Path:
+    """The project folder: where the local stack finds the DAGs (``dags/``), the plugins
+    (``plugins/``) and the deployment's Airflow settings (``docker/airflow.env``).
+
+    In order: ``FN_PROJECT_DIR`` (``fn stack up --project DIR`` sets it), which must hold
+    them; else the current directory or its nearest parent that does; else the checkout
+    fnlib is imported from (an editable install). fnlib installed from a wheel carries no
+    DAGs: run it from the project folder or point ``FN_PROJECT_DIR`` at one."""
+    markers = " and ".join(f"{m}/" for m in PROJECT_MARKERS)
+    if os.environ.get("FN_PROJECT_DIR"):
+        given = Path(os.environ["FN_PROJECT_DIR"]).expanduser().resolve()
+        if not _is_project(given):
+            raise ProjectDirError(f"FN_PROJECT_DIR={given} does not hold {markers}")
+        return given
+    cwd = Path.cwd().resolve()
+    for folder in (cwd, *cwd.parents, _CHECKOUT):
+        if _is_project(folder):
+            return folder
+    raise ProjectDirError(
+        f"no project folder found: looked for {markers} in {cwd}, its parents and {_CHECKOUT}; "
+        "run from the project folder, or set FN_PROJECT_DIR (fn stack up --project DIR)")
+
+
 def data_dir() -> Path:
-    """The data root: ``FN_DATA_DIR``, else the project folder (the checkout fnlib runs
-    from), else (an installed package) the current directory."""
+    """The data root: ``FN_DATA_DIR``, else the project folder (:func:`project_dir`),
+    else (an installed package outside any project) the current directory."""
     if os.environ.get("FN_DATA_DIR"):
         return Path(os.environ["FN_DATA_DIR"]).expanduser().resolve()
-    checkout = Path(__file__).resolve().parent.parent
-    if (checkout / "pyproject.toml").is_file() and (checkout / "fnlib").is_dir():
-        return checkout
-    return Path.cwd()
+    try:
+        return project_dir()
+    except ProjectDirError:
+        if os.environ.get("FN_PROJECT_DIR"):
+            raise
+        return Path.cwd()
 
 
 def data_path(path: str | os.PathLike[str]) -> Path:

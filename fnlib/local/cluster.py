@@ -31,9 +31,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fnlib import settings
 from fnlib.local.stack import (
     BIN,
-    ROOT,
     Stack,
     StackError,
     _alive,
@@ -46,7 +46,6 @@ from fnlib.local.stack import (
 
 log = logging.getLogger(__name__)
 
-SETTINGS_FILE = ROOT / "docker" / "airflow.env"
 WORKERS = ("worker-1", "worker-2")
 # Airflow components in start order (workers last: they need the API server)
 COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server", *WORKERS)
@@ -54,8 +53,17 @@ PG_USER = "postgres"  # the OS user Postgres runs as when the stack runs as root
 DB = "airflow"
 
 
-def shared_settings(path: Path = SETTINGS_FILE) -> dict[str, str]:
+def settings_file() -> Path:
+    """The deployment's Airflow settings: ``docker/airflow.env`` of the project folder."""
+    return settings.project_dir() / "docker" / "airflow.env"
+
+
+def shared_settings(path: Path | None = None) -> dict[str, str]:
     """The deployment's Airflow settings (``KEY=VALUE`` lines, ``#`` comments)."""
+    path = path or settings_file()
+    if not path.is_file():
+        raise StackError(f"{path} not found: the cluster mode reads the deployment's Airflow "
+                         "settings from docker/airflow.env in the project folder")
     out = {}
     for n, line in enumerate(path.read_text().splitlines(), 1):
         line = line.strip()
@@ -195,6 +203,7 @@ class Cluster(Stack):
         reason = servers_missing()
         if reason:
             raise StackError(reason)
+        shared_settings()  # the project folder and its docker/airflow.env, before starting anything
         self.dir.mkdir(parents=True, exist_ok=True)
         self._save(executor=self.executor)
         if not _alive(self.state().get("s3_pid"), "moto"):

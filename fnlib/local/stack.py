@@ -33,7 +33,6 @@ from fnlib.errors import FnError
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
@@ -111,6 +110,7 @@ class Stack:
     def env(self) -> dict[str, str]:
         """Environment for every process of the stack (and for clients of it)."""
         state = self.state()
+        project = settings.project_dir()
         conn = {
             "conn_type": "aws",
             "login": "local",
@@ -124,8 +124,8 @@ class Stack:
         env = {
             "AIRFLOW_HOME": str(self.airflow_home),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.airflow_home}/airflow.db",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(project / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(project / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", "4"),
@@ -141,6 +141,7 @@ class Stack:
             "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(conn),
             "FN_BUCKET": settings.bucket(),
             "FN_STACK_DIR": str(self.dir),
+            "FN_PROJECT_DIR": str(project),
             "FN_DATA_DIR": str(settings.data_dir()),
             "WANDB_DIR": str(self.dir),
             "WANDB_SILENT": "true",
@@ -184,6 +185,7 @@ class Stack:
 
     def up(self, timeout: float = 180.0) -> dict[str, Any]:
         """Start whatever is not running; return the status. Safe to call twice."""
+        settings.project_dir()  # the DAGs and plugins to serve: fail before starting anything
         self.dir.mkdir(parents=True, exist_ok=True)
         state = self.state()
         if not _alive(state.get("s3_pid"), "moto"):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fnlib.local.cluster import COMPONENTS, SETTINGS_FILE, WORKERS, Cluster, shared_settings
+from fnlib.local.cluster import COMPONENTS, WORKERS, Cluster, settings_file, shared_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 # what the cluster sets because of where it runs (this machine's paths and ports)
@@ -48,7 +48,7 @@ def test_every_airflow_service_of_compose_reads_the_settings_file(compose):
     services = airflow_services(compose)
     assert services
     for name, svc in services.items():
-        assert svc.get("env_file") == str(SETTINGS_FILE.relative_to(ROOT)), name
+        assert svc.get("env_file") == str(settings_file().relative_to(ROOT)), name
 
 
 def test_compose_does_not_override_a_shared_setting(compose):
