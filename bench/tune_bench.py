@@ -135,7 +135,8 @@ def run_approach(
         with tempfile.TemporaryDirectory(prefix="fn-bench-cache-") as tmp:
             cache = FeatureCache(tmp)
             for cfg in cfgs:
-                fold_features = fold_features_for(cfg, texts, labels, folds, seed, cache, "bench")
+                fold_features = fold_features_for(cfg, lambda: (texts, labels), folds, seed, cache,
+                                                  "bench")
                 means[cfg.config_id] = _means(score_config(cfg, fold_features, seed=seed))
     elif name == "gridsearch":
         from sklearn.model_selection import GridSearchCV
@@ -298,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--grid", choices=("default", "small"), default="default")
     parser.add_argument(
+        "--unigrams", action="store_true", help="keep only the grid's unigram feature settings"
+    )
+    parser.add_argument(
         "--models", default=None, help="comma-separated subset of the grid's models"
     )
     parser.add_argument("--seed", type=int, default=0)
@@ -312,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     models = tuple(args.models.split(",")) if args.models else None
     grid_fn = default_grid if args.grid == "default" else small_grid
     configs = grid_fn(models) if models else grid_fn()
+    if args.unigrams:
+        configs = [c for c in configs if c.vectorizer_settings["ngram_max"] == 1]
     dicts = [c.to_dict() for c in configs]
     n_keys = len({c.feature_key for c in configs})
     sizes = args.sizes if args.sizes and args.source == "synthetic" else [args.docs]
@@ -323,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\n=== {note}\ntrain split: {len(texts)} docs (prepared in "
             f"{time.perf_counter() - t0:.0f}s), mean {np.mean([len(t) for t in texts]):.0f} "
-            f"chars, {labels.mean():.1%} fake; grid {args.grid}"
+            f"chars, {labels.mean():.1%} fake; grid {args.grid}{' unigrams' * args.unigrams}"
             f"{' models ' + args.models if args.models else ''}: {len(configs)} configs, "
             f"{n_keys} feature keys, {args.folds} folds; {multiprocessing.cpu_count()} CPUs",
             flush=True,

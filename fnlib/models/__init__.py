@@ -5,6 +5,7 @@
 - :mod:`fnlib.models.feature_store`  fold features shared by processes and machines (local
   cache in front of a content-addressed store in the bucket)
 - :mod:`fnlib.models.cv`        scoring a configuration on fold features, the leaderboard
+- :mod:`fnlib.models.scoring`   the score of a classifier (one rule for every caller)
 - :mod:`fnlib.models.evaluate`  final fit and held-out evaluation
 - :mod:`fnlib.models.plots`     confusion-matrix and curve PNGs (needs matplotlib)
 """
@@ -21,7 +22,7 @@ from fnlib.models.config import (
     small_grid,
 )
 from fnlib.models.cv import METRICS, leaderboard, score_config, select_best
-from fnlib.models.evaluate import evaluate, fit_final, scores
+from fnlib.models.evaluate import evaluate, fit_final
 from fnlib.models.feature_store import FeatureBucket, FeatureCache, fold_features_for
 from fnlib.models.features import (
     FoldFeatures,
@@ -51,7 +52,6 @@ __all__ = [
     "leaderboard",
     "make_folds",
     "score_config",
-    "scores",
     "select_best",
     "small_grid",
 ]

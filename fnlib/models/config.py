@@ -452,5 +452,6 @@ def small_grid(
     models: tuple[str, ...] | list[str] = MODELS,
     variants: tuple[str, ...] | list[str] = VARIANTS,
 ) -> list[ModelConfig]:
-    """A smoke-test grid: models x variants, unigrams, one hyperparameter value (10 configs)."""
-    return _grid(models, variants, _GRID_VECTORIZERS[:1], 1)
+    """One configuration per model and feature setting: the first hyperparameter value of
+    :func:`default_grid` (20 configs for the full zoo, 4 feature keys; ``grid=small``)."""
+    return _grid(models, variants, _GRID_VECTORIZERS, 1)

@@ -4,7 +4,7 @@
 on each fold's (shared, precomputed) training features and score it on the fold's validation
 features. Metrics treat ``fake`` (label 1) as the positive class, exactly like scikit-learn's
 ``"f1"``, ``"precision"``, ``"recall"``, ``"accuracy"`` and ``"roc_auc"`` scorers (ROC AUC
-ranks by ``decision_function`` when the classifier has one, else by ``predict_proba``).
+ranks by :func:`fnlib.models.scoring.positive_scores`).
 
 :func:`leaderboard` ranks the results. Ties are broken without timings, so the same results
 always select the same winner: higher mean, then lower standard deviation across folds, then
@@ -26,6 +26,7 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 from fnlib.errors import InputError
 from fnlib.models.config import ModelConfig, build_classifier
 from fnlib.models.features import FoldFeatures
+from fnlib.models.scoring import positive_scores
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +39,6 @@ def check_metric(metric: str) -> str:
     if metric not in METRICS:
         raise InputError(f"unknown metric {metric!r}; valid metrics: {', '.join(METRICS)}")
     return metric
-
-
-def ranking_scores(estimator: Any, X: Any) -> np.ndarray | None:
-    """Scores to rank by for ROC AUC: ``decision_function``, else P(fake), else None."""
-    if hasattr(estimator, "decision_function"):
-        return np.asarray(estimator.decision_function(X), dtype=float)
-    if hasattr(estimator, "predict_proba"):
-        classes = list(estimator.classes_)
-        return np.asarray(estimator.predict_proba(X), dtype=float)[:, classes.index(1)]
-    return None
 
 
 def classification_metrics(
@@ -98,7 +89,7 @@ def score_config(
         fit_time = time.perf_counter() - start
         start = time.perf_counter()
         y_pred = clf.predict(fold.X_val)
-        y_score = ranking_scores(clf, fold.X_val)
+        y_score = positive_scores(clf, fold.X_val)
         score_time = time.perf_counter() - start
         row: dict[str, Any] = classification_metrics(fold.y_val, y_pred, y_score)
         row.update(fit_time=fit_time, score_time=score_time)

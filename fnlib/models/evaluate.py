@@ -6,7 +6,8 @@ without it are calibrated with ``CalibratedClassifierCV(cv=3)``. :func:`evaluate
 fitted pipeline on labelled texts and returns a JSON-friendly report: the metrics (fake = 1
 is the positive class), the confusion matrix ``[[tn, fp], [fn, tp]]``, scikit-learn's
 classification report with ``real``/``fake`` names, and ROC and precision-recall curves
-downsampled to at most :data:`MAX_CURVE_POINTS` points each.
+downsampled to at most :data:`MAX_CURVE_POINTS` points each. Scores are P(fake) in [0, 1]
+(:func:`fnlib.models.scoring.positive_scores` with ``probability=True``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from fnlib.data.schema import FAKE, LABEL, LABEL_NAMES, REAL, TEXT
 from fnlib.errors import InputError
 from fnlib.models.config import ModelConfig, build_pipeline
 from fnlib.models.cv import classification_metrics
+from fnlib.models.scoring import positive_scores
 from fnlib.text.clean import as_documents
 
 log = logging.getLogger(__name__)
@@ -47,17 +49,6 @@ def _labels(labels: Any, n: int) -> np.ndarray:
     if not np.isin(y, (REAL, FAKE)).all():
         raise InputError("labels must be 0 (real) or 1 (fake)")
     return y.astype(np.int64)
-
-
-def scores(pipeline: Any, texts: Any) -> np.ndarray:
-    """P(fake) per text when the model has ``predict_proba``, else its decision function."""
-    docs = as_documents(texts)
-    if hasattr(pipeline, "predict_proba"):
-        classes = list(pipeline.classes_)
-        return np.asarray(pipeline.predict_proba(docs), dtype=float)[:, classes.index(FAKE)]
-    if hasattr(pipeline, "decision_function"):
-        return np.asarray(pipeline.decision_function(docs), dtype=float)
-    raise InputError(f"{type(pipeline).__name__} has neither predict_proba nor decision_function")
 
 
 def _downsample(n: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
@@ -116,7 +107,7 @@ def evaluate(pipeline: Any, texts: Any, labels: Any) -> dict[str, Any]:
     if not docs:
         raise InputError("cannot evaluate on zero documents")
     y_pred = np.asarray(pipeline.predict(docs)).astype(np.int64)
-    y_score = scores(pipeline, docs)
+    y_score = positive_scores(pipeline, docs, probability=True)
     result: dict[str, Any] = dict(classification_metrics(y, y_pred, y_score))
     result["confusion"] = confusion_matrix(y, y_pred, labels=[REAL, FAKE]).tolist()
     result["report"] = _jsonable(

@@ -325,18 +325,22 @@ class FeatureCache:
 
 def fold_features_for(
     config: ModelConfig | FeatureSettings,
-    texts: Sequence[str],
-    labels: Any,
+    load_train: Callable[[], tuple[Sequence[str], Any]],
     n_folds: int = 5,
     seed: int = 0,
     cache: FeatureCache | None = None,
     dataset_key: str | None = None,
 ) -> list[FoldFeatures]:
     """One configuration's fold features, through ``cache`` when given (``dataset_key`` then
-    names the data, e.g. the dataset id or the train split's sha256)."""
+    names the data, e.g. the dataset id or the train split's sha256).
+
+    ``load_train()`` returns the training texts and labels; it is called only when the
+    features are built, so a cache hit never reads the training split.
+    """
     settings = config.features if isinstance(config, ModelConfig) else config
 
     def build() -> list[FoldFeatures]:
+        texts, labels = load_train()
         return build_fold_features(texts, labels, settings, make_folds(labels, n_folds, seed))
 
     if cache is None:

@@ -27,11 +27,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 from sklearn.pipeline import Pipeline
 
-from fnlib.data.schema import FAKE
 from fnlib.errors import InputError
+from fnlib.models.scoring import positive_scores
 from fnlib.monitoring.drift import (
     SCORE_BIN_EDGES,
     length_bin_edges,
@@ -82,8 +81,10 @@ def find_vectorizer(pipeline: Any) -> Any:
 def score_texts(pipeline: Any, texts: Sequence[str], *, return_features: bool = False) -> Any:
     """``(predictions, scores)`` of a fitted binary classifier: 0/1 ints and P(fake) in [0, 1].
 
-    Uses ``predict_proba`` when the model has it, else the logistic function of
-    ``decision_function`` (an uncalibrated but monotone score, e.g. for a linear SVM).
+    The scores are :func:`fnlib.models.scoring.positive_scores` with ``probability=True``: the
+    logistic function of ``decision_function`` when the model has one (``predict_proba``'s own
+    formula for logistic regression; uncalibrated but monotone e.g. for a linear SVM), else
+    ``predict_proba``.
     ``return_features=True`` adds a third item: the features the final step scored (the
     output of ``pipeline[:-1]``; the texts for a one-step model), e.g. for explanations.
     """
@@ -99,14 +100,7 @@ def score_texts(pipeline: Any, texts: Sequence[str], *, return_features: bool = 
         items = pipeline[:-1].transform(items)
         model = pipeline[-1]
     predictions = np.asarray(model.predict(items)).astype(np.int64)
-    if hasattr(model, "predict_proba"):
-        scores = np.asarray(model.predict_proba(items))[:, classes.index(FAKE)]
-    elif hasattr(model, "decision_function"):
-        decision = np.asarray(model.decision_function(items), dtype=float)
-        scores = expit(decision if classes[1] == FAKE else -decision)
-    else:
-        raise InputError("the model has neither predict_proba nor decision_function")
-    scores = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
+    scores = positive_scores(model, items, probability=True)
     return (predictions, scores, items) if return_features else (predictions, scores)
 
 

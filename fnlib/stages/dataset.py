@@ -32,7 +32,7 @@ from fnlib.errors import InputError
 from fnlib.provenance import provenance
 from fnlib.stages.common import request_from_params
 from fnlib.storage.manifest import Manifest, commit_manifest, load_manifest, object_key, parent_link
-from fnlib.storage.objects import ObjectRef, ObjectStore, sha256_hex
+from fnlib.storage.objects import ObjectRef, ObjectStore, file_sha256, sha256_hex
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +98,9 @@ def _file_checksums(path: str | None) -> list[dict[str, Any]]:
     files = sorted(p for p in (root.rglob("*") if root.is_dir() else [root]) if p.is_file())
     out = []
     for p in files:
-        h = hashlib.sha256()
-        with p.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        digest, size = file_sha256(p)
         out.append({"name": str(p.relative_to(root) if root.is_dir() else p.name),
-                    "sha256": h.hexdigest(), "size": p.stat().st_size})
+                    "sha256": digest, "size": size})
     return out
 
 

@@ -84,18 +84,10 @@ class TuneRequest:
 
 
 def build_grid(request: TuneRequest) -> list[Any]:
-    from fnlib.models.config import default_grid
+    from fnlib.models.config import default_grid, small_grid
 
-    grid = default_grid(models=tuple(request.models), variants=tuple(request.variants))
-    if request.grid == "small":
-        # one configuration per (model, feature setting): the first of each default list
-        seen: set[tuple[str, str]] = set()
-        small = []
-        for cfg in grid:
-            if (cfg.model, cfg.feature_key) not in seen:
-                seen.add((cfg.model, cfg.feature_key))
-                small.append(cfg)
-        grid = small
+    grid_fn = small_grid if request.grid == "small" else default_grid
+    grid = grid_fn(models=tuple(request.models), variants=tuple(request.variants))
     if not grid:
         raise InputError("the grid is empty: choose at least one model and one variant")
     return grid
@@ -136,25 +128,22 @@ def plan(store: ObjectStore, request: TuneRequest, slots: int = 1) -> dict[str, 
 
 def _fold_features(store: ObjectStore, planned: dict[str, Any], config: Any,
                    airflow: dict | None = None) -> list[Any]:
-    from fnlib.models.feature_store import FeatureBucket, FeatureCache
-    from fnlib.models.features import build_fold_features, make_folds
+    from fnlib.models.feature_store import FeatureBucket, FeatureCache, fold_features_for
 
     request = planned["request"]
     dataset_ref = ObjectRef.from_dict(planned["dataset_manifest"])
     bucket = None
     if settings.feature_store() == "bucket":
         bucket = FeatureBucket(store, [parent_link(dataset_ref, "dataset")], airflow)
-    cache = FeatureCache(settings.cache_dir(), bucket=bucket)
 
-    def build() -> list[Any]:
+    def load_train() -> tuple[Any, Any]:
         dataset, _ = resolve(store, "dataset", None, dataset_ref.to_dict())
         train = read_split(store, dataset, "train")
-        labels = train[schema.LABEL].to_numpy()
-        folds = make_folds(labels, n_folds=int(request["folds"]), seed=int(request["seed"]))
-        return build_fold_features(train[schema.TEXT], labels, config, folds)
+        return train[schema.TEXT], train[schema.LABEL].to_numpy()
 
-    return cache.get_or_build(planned["dataset_id"], config.feature_key, int(request["folds"]),
-                              int(request["seed"]), build)
+    return fold_features_for(config, load_train, int(request["folds"]), int(request["seed"]),
+                             FeatureCache(settings.cache_dir(), bucket=bucket),
+                             planned["dataset_id"])
 
 
 def featurize(store: ObjectStore, planned: dict[str, Any], config: dict[str, Any],

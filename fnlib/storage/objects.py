@@ -13,9 +13,10 @@ import json
 import logging
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qs, quote, urlparse
 
 from fnlib.errors import FnError, InputError
@@ -46,14 +47,21 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def blocks_sha256(blocks: Iterable[bytes], copy_to: BinaryIO | None = None) -> tuple[str, int]:
+    """(sha256 hex, size) of a stream of blocks, each also written to ``copy_to`` if given."""
+    digest, size = hashlib.sha256(), 0
+    for block in blocks:
+        digest.update(block)
+        if copy_to is not None:
+            copy_to.write(block)
+        size += len(block)
+    return digest.hexdigest(), size
+
+
 def file_sha256(path: str | os.PathLike[str]) -> tuple[str, int]:
     """(sha256 hex, size) of a file, read in blocks."""
-    digest, size = hashlib.sha256(), 0
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
+        return blocks_sha256(iter(lambda: fh.read(1 << 20), b""))
 
 
 def check_key(key: str) -> str:
@@ -301,22 +309,18 @@ class ObjectStore:
         if ref.version_id:
             kwargs["VersionId"] = ref.version_id
         response = self._call("get_object", ref.key, **kwargs)
-        digest, size = hashlib.sha256(), 0
         try:
             with open(path, "wb") as out:
-                for block in response["Body"].iter_chunks(1 << 20):
-                    digest.update(block)
-                    out.write(block)
-                    size += len(block)
+                digest, size = blocks_sha256(response["Body"].iter_chunks(1 << 20), out)
         except (BotoCoreError, OSError) as exc:
             Path(path).unlink(missing_ok=True)
             raise StorageError(
                 f"reading {ref.versioned_uri} was interrupted: {exc} (retry the task)"
             ) from exc
-        if digest.hexdigest() != ref.sha256:
+        if digest != ref.sha256:
             Path(path).unlink(missing_ok=True)
             raise ChecksumMismatch(
-                f"{ref.versioned_uri}: sha256 {digest.hexdigest()} ({size} bytes) does not match "
+                f"{ref.versioned_uri}: sha256 {digest} ({size} bytes) does not match "
                 f"the recorded {ref.sha256}; the object was modified after it was written, "
                 "refusing to use it"
             )

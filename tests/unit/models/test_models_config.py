@@ -138,8 +138,11 @@ def test_labels() -> None:
 
 
 def test_grids() -> None:
-    assert len(small_grid()) == 10
-    assert {c.model for c in small_grid()} == set(MODELS)
+    # grid=small: one configuration per model and feature setting (2 variants x 2 vectorizers)
+    assert len(small_grid()) == 20
+    assert {(c.model, c.feature_key) for c in small_grid()} == {
+        (c.model, c.feature_key) for c in default_grid()
+    }
     assert len(default_grid(models=["nb", "logreg"], variants=["raw"])) == 8
     with pytest.raises(InputError, match="unknown model"):
         default_grid(models=["nb", "bert"])

@@ -19,7 +19,8 @@ from sklearn.metrics import (
 
 from fnlib.errors import InputError
 from fnlib.models.config import ModelConfig
-from fnlib.models.evaluate import MAX_CURVE_POINTS, curves, evaluate, fit_final, scores
+from fnlib.models.evaluate import MAX_CURVE_POINTS, curves, evaluate, fit_final
+from fnlib.models.scoring import positive_scores
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def svm(split):
 def test_fit_final_calibrates_linsvm(svm, test_split) -> None:
     assert [name for name, _ in svm.steps] == ["text", "vec", "clf"]
     assert isinstance(svm["clf"], CalibratedClassifierCV)
-    s = scores(svm, test_split["text"])
+    s = positive_scores(svm, test_split["text"])
     assert s.shape == (len(test_split),) and ((s >= 0) & (s <= 1)).all()
 
 
@@ -58,15 +59,16 @@ def test_evaluate_matches_sklearn(svm, test_split) -> None:
     assert roc["auc"] == pytest.approx(report["roc_auc"])
 
 
-def test_scores_use_decision_function_without_proba(split, test_split) -> None:
+def test_evaluate_ranks_by_the_decision_function_without_proba(split, test_split) -> None:
     from fnlib.models.config import build_pipeline
 
+    texts, y = test_split["text"].tolist(), test_split["label"].to_numpy()
     plain = build_pipeline(ModelConfig("linsvm"), probabilities=False)
     plain.fit(split["text"].tolist(), split["label"].to_numpy())
-    s = scores(plain, test_split["text"].tolist())
-    np.testing.assert_allclose(s, plain.decision_function(test_split["text"].tolist()))
-    report = evaluate(plain, test_split["text"].tolist(), test_split["label"].to_numpy())
-    assert report["roc_auc"] > 0.8
+    s = positive_scores(plain, texts)
+    np.testing.assert_allclose(s, plain.decision_function(texts))
+    report = evaluate(plain, texts, y)
+    assert report["roc_auc"] == pytest.approx(roc_auc_score(y, s)) and report["roc_auc"] > 0.8
 
 
 def test_curves_are_downsampled_keeping_the_ends() -> None:

@@ -277,15 +277,21 @@ def test_cache_lock_timeout_builds_without_caching(tmp_path: Path) -> None:
 def test_fold_features_for_uses_the_cache(tmp_path: Path, texts, labels) -> None:
     config = ModelConfig("nb", "denoised")
     cache = FeatureCache(tmp_path)
-    first = fold_features_for(config, texts, labels, 3, 0, cache, "train-sha")
-    again = fold_features_for(
-        ModelConfig("logreg", "denoised"), texts, labels, 3, 0, cache, "train-sha"
-    )
+    loads = []
+
+    def load_train():
+        loads.append(1)
+        return texts, labels
+
+    first = fold_features_for(config, load_train, 3, 0, cache, "train-sha")
+    again = fold_features_for(ModelConfig("logreg", "denoised"), load_train, 3, 0, cache,
+                              "train-sha")
     assert cache.stats["built"] == 1 and cache.stats["hit"] == 1
+    assert len(loads) == 1  # a hit never reads the training data
     _assert_same(first, again)
-    _assert_same(first, fold_features_for(config, texts, labels, 3, 0))
+    _assert_same(first, fold_features_for(config, load_train, 3, 0))
     with pytest.raises(InputError, match="dataset_key"):
-        fold_features_for(config, texts, labels, 3, 0, cache)
+        fold_features_for(config, load_train, 3, 0, cache)
 
 
 @pytest.fixture(scope="module")
