@@ -1,18 +1,9 @@
-"""W&B tracking that mirrors the lineage, and a reader for what offline runs recorded.
+"""W&B tracking that mirrors the lineage.
 
-``wandb`` itself is imported lazily, inside :func:`tracked_run` and the record readers.
+``wandb`` itself is imported lazily, inside :func:`tracked_run` and the record log reader
+(:mod:`fnlib.tracking.records`, which tells when a finished run's file is complete).
 """
 
-from fnlib.tracking.records import (
-    RecordFormatError,
-    find_run_file,
-    history,
-    iter_records,
-    logged_artifacts,
-    run_config,
-    run_summary,
-    used_artifacts,
-)
 from fnlib.tracking.wandb_run import (
     ObjectRefLike,
     TrackedRun,
@@ -26,19 +17,11 @@ from fnlib.tracking.wandb_run import (
 
 __all__ = [
     "ObjectRefLike",
-    "RecordFormatError",
     "TrackedRun",
     "TrackingError",
     "TrackingSettings",
-    "find_run_file",
-    "history",
-    "iter_records",
-    "logged_artifacts",
-    "run_config",
-    "run_summary",
     "scrub_secrets",
     "shutdown",
     "tracked_run",
-    "used_artifacts",
     "wandb_mode",
 ]

@@ -6,11 +6,11 @@ import io
 
 import pandas as pd
 import pytest
+import wandb_records as records
 
 from fnlib.storage.lineage import walk_lineage
 from fnlib.storage.manifest import find_manifest
 from fnlib.storage.objects import ObjectRef
-from fnlib.tracking import records
 
 pytestmark = pytest.mark.dag
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import math
 
 import pytest
+import wandb_records as records
 
 from fnlib.models.config import ModelConfig
 from fnlib.registry import current_champion, load_model
 from fnlib.stages.dataset import DatasetRequest, run_all
 from fnlib.storage.lineage import walk_lineage
 from fnlib.storage.manifest import find_manifest
-from fnlib.tracking import records
 
 pytestmark = pytest.mark.dag
 

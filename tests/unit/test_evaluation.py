@@ -10,6 +10,7 @@ import uuid
 
 import pandas as pd
 import pytest
+import wandb_records as records
 
 from fnlib.errors import InputError
 from fnlib.stages import train
@@ -21,7 +22,6 @@ from fnlib.storage import ObjectStore
 from fnlib.storage.lineage import walk_lineage
 from fnlib.storage.manifest import find_manifest
 from fnlib.storage.objects import ChecksumMismatch
-from fnlib.tracking import records
 
 
 @pytest.fixture(scope="module")

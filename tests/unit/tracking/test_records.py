@@ -7,14 +7,15 @@ import zlib
 from pathlib import Path
 
 import pytest
+import wandb_records as records
 
 from fnlib.errors import InputError
-from fnlib.tracking import records
+from fnlib.tracking.records import BLOCK_SIZE, RecordFormatError, wait_for_exit_record
 
 pb = pytest.importorskip("wandb.proto.wandb_internal_pb2")
 
 
-def write_log(path: Path, payloads: list[bytes], block: int = records.BLOCK_SIZE) -> Path:
+def write_log(path: Path, payloads: list[bytes], block: int = BLOCK_SIZE) -> Path:
     """A minimal LevelDB-log writer with the W&B header, independent of the reader."""
     out = bytearray(struct.pack("<4sHB", b":W&B", 0xBEE1, 0))
     for payload in payloads:
@@ -70,9 +71,9 @@ def record_of_size(size: int) -> bytes:
 def test_block_trailer_padding(tmp_path: Path) -> None:
     # The first record ends 3 bytes before the block end: too few for a chunk header, so
     # the writer pads them with zeros and the next record starts in the next block.
-    first = record_of_size(records.BLOCK_SIZE - 7 - 7 - 3)
+    first = record_of_size(BLOCK_SIZE - 7 - 7 - 3)
     path = write_log(tmp_path / "run-b.wandb", [first, pb.Record(num=8).SerializeToString()])
-    assert path.read_bytes()[records.BLOCK_SIZE - 3 : records.BLOCK_SIZE] == b"\0\0\0"
+    assert path.read_bytes()[BLOCK_SIZE - 3 : BLOCK_SIZE] == b"\0\0\0"
     assert [r.num for r in records.iter_records(path)] == [7, 8]
 
 
@@ -81,10 +82,10 @@ def test_corruption_and_bad_header_fail(tmp_path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(records.RecordFormatError, match="checksum"):
+    with pytest.raises(RecordFormatError, match="checksum"):
         list(records.iter_records(path))
     path.write_bytes(b"LEVELDB" + bytes(data[7:]))
-    with pytest.raises(records.RecordFormatError, match="not a W&B"):
+    with pytest.raises(RecordFormatError, match="not a W&B"):
         list(records.iter_records(path))
 
 
@@ -97,12 +98,12 @@ def test_truncated_tail_is_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixt
 
 def test_wait_for_exit_record(tmp_path: Path) -> None:
     path = write_log(tmp_path / "run-e.wandb", [history_record(0, a=1)])
-    assert records.wait_for_exit_record(path, timeout=0.05) is False
+    assert wait_for_exit_record(path, timeout=0.05) is False
     exit_record = pb.Record()
     exit_record.exit.exit_code = 0
     write_log(path, [history_record(0, a=1), exit_record.SerializeToString()])
-    assert records.wait_for_exit_record(path, timeout=0.05) is True
-    assert records.wait_for_exit_record(tmp_path / "not-yet.wandb", timeout=0.01) is False
+    assert wait_for_exit_record(path, timeout=0.05) is True
+    assert wait_for_exit_record(tmp_path / "not-yet.wandb", timeout=0.01) is False
 
 
 def test_find_run_file(tmp_path: Path) -> None:

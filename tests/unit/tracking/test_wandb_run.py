@@ -12,18 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from fnlib.errors import InputError
-from fnlib.storage import ObjectRef
-from fnlib.tracking import (
-    TrackingError,
-    TrackingSettings,
+from wandb_records import (
     find_run_file,
     history,
     iter_records,
     logged_artifacts,
     run_config,
     run_summary,
+)
+
+from fnlib.errors import InputError
+from fnlib.storage import ObjectRef
+from fnlib.tracking import (
+    TrackingError,
+    TrackingSettings,
     scrub_secrets,
     shutdown,
     tracked_run,
