@@ -89,8 +89,7 @@ def fn_dataset():
         from fnlib.task_env import fail_fast_on_bad_input, s3_store
 
         with fail_fast_on_bad_input():
-            request = dataset.DatasetRequest.from_params(run["params"])
-            return dataset.ingest(s3_store(), request, run["ids"])
+            return dataset.ingest(s3_store(), dataset.DatasetRequest.for_run(run), run["run_ids"])
 
     @fn_task
     def prepare(ingested: dict, run: dict | None = None) -> dict:
@@ -98,25 +97,23 @@ def fn_dataset():
         from fnlib.task_env import fail_fast_on_bad_input, s3_store
 
         with fail_fast_on_bad_input():
-            request = dataset.DatasetRequest.from_params(run["params"])
-            return dataset.prepare(s3_store(), ingested, request)
+            return dataset.prepare(s3_store(), ingested, dataset.DatasetRequest.for_run(run))
 
     @fn_task
     def track(prepared: dict, run: dict | None = None) -> dict:
         from fnlib.stages import dataset
         from fnlib.task_env import aws_env_for_sdk
 
-        request = dataset.DatasetRequest.from_params(run["params"])
         with aws_env_for_sdk():
-            return dataset.track(prepared, request, run["ids"])
+            return dataset.track(prepared, dataset.DatasetRequest.for_run(run), run["run_ids"])
 
     @fn_task(outlets=[DATASET_ASSET], publish=("dataset_id", "manifest_uri"))
     def commit(prepared: dict, tracked: dict, run: dict | None = None) -> dict:
         from fnlib.stages import dataset
         from fnlib.task_env import s3_store
 
-        request = dataset.DatasetRequest.from_params(run["params"])
-        return dataset.commit(s3_store(), prepared, request, tracked, run["ids"])
+        return dataset.commit(s3_store(), prepared, dataset.DatasetRequest.for_run(run), tracked,
+                              run["run_ids"])
 
     prepared = prepare(ingest())
     commit(prepared, track(prepared))

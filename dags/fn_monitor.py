@@ -55,22 +55,11 @@ from fn_airflow.tasks import fn_task
 def fn_monitor():
     @fn_task
     def report(run: dict | None = None) -> dict:
-        from fnlib.stages.monitor import monitor
+        from fnlib.stages import monitor
         from fnlib.task_env import fail_fast_on_bad_input, s3_store, skip_when_nothing_to_do
-        from fnlib.tracking.wandb_run import tracked_run
 
-        params = run["params"]
-        start, end = run["interval"]["start"], run["interval"]["end"]
         with fail_fast_on_bad_input(), skip_when_nothing_to_do():
-            result = monitor(s3_store(), start, end, dict(params["thresholds"]),
-                             int(params["lookback_days"]), int(params["min_feedback_for_retrain"]))
-        with tracked_run("monitor", f"monitor-{result['day']}", group="fn_monitor",
-                         config={"day": result["day"], "model_id": result["model_id"],
-                                 "airflow": run["ids"]}, tags=("monitor",)) as tracked:
-            row = {k: v for k, v in result["row"].items() if isinstance(v, int | float)}
-            tracked.log({**row, "day": result["day"]})
-            tracked.summary({"status": result["status"], "retrain_reasons": result["retrain_reasons"]})
-        return result
+            return monitor.report(s3_store(), monitor.MonitorRequest.for_run(run), run["run_ids"])
 
     report()
 

@@ -61,71 +61,56 @@ def fn_retrain():
     @task.short_circuit
     def claim(**context) -> dict | None:
         # control flow, so it runs on the worker in every runtime: a small conditional write
-        from fnlib.stages.retrain import claim as claim_request
-        from fnlib.task_env import s3_store
-
-        return claim_request(s3_store(), context["run_id"])
-
-    @fn_task
-    def gate(request: dict, run: dict | None = None) -> dict:
         from fnlib.stages import retrain
         from fnlib.task_env import s3_store
 
-        return retrain.gate(s3_store(), request, int(run["params"]["min_accepted"]))
+        return retrain.claim(s3_store(), context["run_id"])
 
     @fn_task
-    def build(request: dict, gated: dict, run: dict | None = None) -> dict:
+    def gate(claimed: dict, run: dict | None = None) -> dict:
         from fnlib.stages import retrain
         from fnlib.task_env import s3_store
 
-        if not gated["enough"]:
-            return {"skipped": f"only {gated['accepted']} accepted feedback rows "
-                               f"(< {gated['min_accepted']})"}
-        params = run["params"]
-        return retrain.build(s3_store(), gated, int(params["seed"]),
-                             float(params["holdout_fraction"]), run["ids"])
+        request = retrain.RetrainRequest.for_run(run)
+        return retrain.gate(s3_store(), claimed, request.min_accepted)
+
+    @fn_task
+    def build(gated: dict, run: dict | None = None) -> dict:
+        from fnlib.stages import retrain
+        from fnlib.task_env import s3_store
+
+        return retrain.build(s3_store(), gated, retrain.RetrainRequest.for_run(run),
+                             run["run_ids"])
 
     @fn_task
     def challenger(built: dict, run: dict | None = None) -> dict:
-        from fnlib.registry import current_champion
-        from fnlib.stages import train
+        from fnlib.stages import retrain
         from fnlib.task_env import aws_env_for_sdk, s3_store
 
-        if built.get("skipped"):
-            return built
-        store = s3_store()
-        champion, _ = current_champion(store)
-        params = run["params"]
-        request = train.TrainRequest(dataset_id=built["dataset_id"], config=champion.config,
-                                     seed=int(params["seed"]), f1_floor=0.0,
-                                     promotion_margin=float(params["promotion_margin"]))
         with aws_env_for_sdk():
-            return train.train(store, request, run["ids"])
+            return retrain.challenger(s3_store(), built, retrain.RetrainRequest.for_run(run),
+                                      run["run_ids"])
 
     @fn_task
     def compare(trained: dict, run: dict | None = None) -> dict:
-        from fnlib.stages import train
-        from fnlib.task_env import s3_store
-
-        if trained.get("skipped"):
-            return {"promoted": False, "reason": trained["skipped"]}
-        return train.gate(s3_store(), trained, "f1", float(run["params"]["promotion_margin"]),
-                          run["ids"])
-
-    @fn_task
-    def finish(request: dict, gated: dict, decision: dict) -> dict:
         from fnlib.stages import retrain
         from fnlib.task_env import s3_store
 
-        outcome = {**decision, "feedback": {k: gated[k] for k in ("accepted", "quarantined",
-                                                                   "quarantine_reasons")}}
-        return retrain.finish(s3_store(), request, outcome)
+        return retrain.compare(s3_store(), trained, retrain.RetrainRequest.for_run(run),
+                               run["run_ids"])
 
-    request = claim()
-    wait >> request
-    gated = gate(request)
-    decision = compare(challenger(build(request, gated)))
-    finish(request, gated, decision)
+    @fn_task
+    def finish(claimed: dict, gated: dict, decision: dict) -> dict:
+        from fnlib.stages import retrain
+        from fnlib.task_env import s3_store
+
+        return retrain.finish(s3_store(), claimed, decision, gated)
+
+    claimed = claim()
+    wait >> claimed
+    gated = gate(claimed)
+    decision = compare(challenger(build(gated)))
+    finish(claimed, gated, decision)
 
 
 fn_retrain()

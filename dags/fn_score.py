@@ -40,13 +40,11 @@ from fn_airflow.tasks import fn_task
 def fn_score():
     @fn_task
     def score(run: dict | None = None) -> dict:
-        from fnlib.stages.score import score_incoming
+        from fnlib.stages import score
         from fnlib.task_env import fail_fast_on_bad_input, s3_store, skip_when_nothing_to_do
 
-        params = run["params"]
         with fail_fast_on_bad_input(), skip_when_nothing_to_do():
-            return score_incoming(s3_store(), list(params["days"]) or None,
-                                  keep_text=bool(params["keep_text"]))
+            return score.score(s3_store(), score.ScoreRequest.for_run(run))
 
     score()
 

@@ -66,16 +66,11 @@ from fn_airflow.tasks import fn_task
 def fn_train():
     @fn_task(outlets=[MODEL_ASSET], publish=("model_id", "manifest_uri"))
     def train(run: dict | None = None) -> dict:
-        import logging
-
         from fnlib.stages import train as stage
         from fnlib.task_env import aws_env_for_sdk, fail_fast_on_bad_input, s3_store
 
         with fail_fast_on_bad_input(), aws_env_for_sdk():
-            result = stage.train(s3_store(), stage.TrainRequest.for_run(run), run["ids"])
-        if result["alert"]:
-            logging.getLogger("fn_train").warning("QUALITY ALERT: %s", result["alert"])
-        return result
+            return stage.train(s3_store(), stage.TrainRequest.for_run(run), run["run_ids"])
 
     @fn_task
     def gate(trained: dict, run: dict | None = None) -> dict:
@@ -84,21 +79,22 @@ def fn_train():
 
         request = stage.TrainRequest.for_run(run)
         return stage.gate(s3_store(), trained, request.metric, request.promotion_margin,
-                          run["ids"])
+                          run["run_ids"])
 
     @task
     def evaluation_targets(trained: dict, params: dict | None = None) -> list:
-        return [{"model": trained["model_id"], "dataset_id": dataset_id, "label": dataset_id}
-                for dataset_id in (params or {}).get("evaluate_on") or []]
+        from fnlib.stages import evaluate as stage
+
+        return stage.targets(trained, params)
 
     @fn_task(label="target", max_active_tis_per_dagrun=2)
     def evaluate(target: dict, run: dict | None = None) -> dict:
         from fnlib.stages import evaluate as stage
         from fnlib.task_env import aws_env_for_sdk, fail_fast_on_bad_input, s3_store
 
-        request = stage.EvaluateRequest(model=target["model"], dataset_id=target["dataset_id"])
         with fail_fast_on_bad_input(), aws_env_for_sdk():
-            return stage.evaluate_model(s3_store(), request, run["ids"])
+            return stage.evaluate_model(s3_store(), stage.EvaluateRequest.for_run(run, target),
+                                        run["run_ids"])
 
     trained = train()
     gate(trained)

@@ -101,21 +101,21 @@ def fn_tune():
         from fnlib.stages import tune
         from fnlib.task_env import s3_store
 
-        return tune.featurize(s3_store(), planned, config, run["ids"])
+        return tune.featurize(s3_store(), planned, config, run["run_ids"])
 
     @fn_task(label="chunk", max_active_tis_per_dagrun=TUNE_MAX_ACTIVE)
     def score(planned: dict, chunk: dict, run: dict | None = None) -> list:
         from fnlib.stages import tune
         from fnlib.task_env import s3_store
 
-        return tune.score_chunk(s3_store(), planned, chunk, run["ids"])
+        return tune.score_chunk(s3_store(), planned, chunk, run["run_ids"])
 
     @fn_task(outlets=[TUNING_ASSET], publish=("tuning_id", "dataset_id", "manifest_uri"))
     def reduce(planned: dict, results: list, run: dict | None = None) -> dict:
         from fnlib.stages import tune
         from fnlib.task_env import s3_store
 
-        return tune.reduce(s3_store(), planned, list(results), run["ids"])
+        return tune.reduce(s3_store(), planned, list(results), run["run_ids"])
 
     planned = plan(worker_slots())
     features = featurize.partial(planned=planned).expand(config=feature_settings(planned))

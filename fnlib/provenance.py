@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +35,15 @@ def git_sha() -> str | None:
     return f"{sha}-dirty" if dirty else sha
 
 
-def provenance(airflow: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    """A provenance record for a manifest. ``airflow`` holds dag_id/run_id/task_id/try_number."""
+def provenance(run_ids: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """A provenance record for a manifest. ``run_ids`` (dag_id/run_id/task_id/try_number...,
+    ``fnlib.stages.common.RunIds``) is recorded under ``airflow``, None outside Airflow."""
     record: dict[str, Any] = {
         "package": "fnlib",
         "version": fnlib.__version__,
         "git_sha": git_sha(),
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "airflow": {k: str(v) for k, v in (airflow or {}).items() if k in AIRFLOW_KEYS and v is not None}
+        "airflow": {k: str(v) for k, v in (run_ids or {}).items() if k in AIRFLOW_KEYS and v is not None}
         or None,
     }
     record.update(extra)

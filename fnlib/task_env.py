@@ -94,40 +94,46 @@ def aws_env_for_sdk() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def fail_fast_on_bad_input() -> Iterator[None]:
-    """Bad input will not get better on retry: fail the task at once with fnlib's message
-    (``AirflowFailException`` on a worker; exit code ``EXIT_BAD_INPUT`` in a container, which
-    the runtime turns into the same). The one-line reason is logged first, before Airflow's
-    traceback. Storage and other transient errors propagate unchanged, so Airflow's retries
-    apply."""
-    from fnlib.errors import InputError
-
+def _end_task_on(error: type[BaseException], *, exit_code: int, airflow_exception: str,
+                 reason: str, logged: str, level: int, prefix_message: bool) -> Iterator[None]:
+    """Turn ``error`` into a task state, its one-line reason logged first: the Airflow
+    exception named ``airflow_exception`` (``airflow.sdk.exceptions``) on a worker, exit code
+    ``exit_code`` in a container (the container runtimes turn it into the same state)."""
     try:
         yield
-    except InputError as exc:
+    except error as exc:
         if in_container():
-            print(f"bad input: {exc}", file=sys.stderr, flush=True)
-            raise SystemExit(EXIT_BAD_INPUT) from exc
-        from airflow.sdk.exceptions import AirflowFailException
+            print(f"{reason}: {exc}", file=sys.stderr, flush=True)
+            raise SystemExit(exit_code) from exc
+        from airflow.sdk import exceptions
 
-        log.error("bad input (not retried): %s", exc)
-        raise AirflowFailException(str(exc)) from exc
+        log.log(level, "%s: %s", logged, exc)
+        message = f"{reason}: {exc}" if prefix_message else str(exc)
+        raise getattr(exceptions, airflow_exception)(message) from exc
+
+
+@contextlib.contextmanager
+def fail_fast_on_bad_input() -> Iterator[None]:
+    """Bad input will not get better on retry: fail the task at once with fnlib's message
+    (``AirflowFailException`` on a worker; exit code ``EXIT_BAD_INPUT`` in a container). The
+    one-line reason is logged first, before Airflow's traceback. Storage and other transient
+    errors propagate unchanged, so Airflow's retries apply."""
+    from fnlib.errors import InputError
+
+    with _end_task_on(InputError, exit_code=EXIT_BAD_INPUT, airflow_exception="AirflowFailException",
+                      reason="bad input", logged="bad input (not retried)", level=logging.ERROR,
+                      prefix_message=False):
+        yield
 
 
 @contextlib.contextmanager
 def skip_when_nothing_to_do() -> Iterator[None]:
     """A scheduled stage with nothing to do yet (:class:`fnlib.errors.NothingToDo`) ends as
-    *skipped* with its one-line reason logged: ``AirflowSkipException`` on a worker, exit code
-    ``EXIT_NOTHING_TO_DO`` in a container, which the runtime turns into the same."""
+    *skipped* with its one-line reason logged (``AirflowSkipException`` on a worker, exit code
+    ``EXIT_NOTHING_TO_DO`` in a container)."""
     from fnlib.errors import NothingToDo
 
-    try:
+    with _end_task_on(NothingToDo, exit_code=EXIT_NOTHING_TO_DO,
+                      airflow_exception="AirflowSkipException", reason="nothing to do",
+                      logged="nothing to do, skipping", level=logging.INFO, prefix_message=True):
         yield
-    except NothingToDo as exc:
-        if in_container():
-            print(f"nothing to do: {exc}", file=sys.stderr, flush=True)
-            raise SystemExit(EXIT_NOTHING_TO_DO) from exc
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        log.info("nothing to do, skipping: %s", exc)
-        raise AirflowSkipException(f"nothing to do: {exc}") from exc

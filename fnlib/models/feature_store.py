@@ -112,15 +112,15 @@ def read_features(path: Path, n_folds: int) -> list[FoldFeatures]:
 class FeatureBucket:
     """The feature store in the bucket: one manifest-committed ``folds.npz`` per entry.
 
-    ``parents`` (manifest links, e.g. the dataset's) and ``airflow`` (the ids of the task that
+    ``parents`` (manifest links, e.g. the dataset's) and ``run_ids`` (the ids of the task that
     builds) go into the manifests this writes, so an entry says where it came from.
     """
 
     def __init__(self, store: Any, parents: Sequence[dict[str, str]] = (),
-                 airflow: dict[str, Any] | None = None):
+                 run_ids: dict[str, Any] | None = None):
         self.store = store
         self.parents = list(parents)
-        self.airflow = airflow
+        self.run_ids = run_ids
 
     @staticmethod
     def entry_id(dataset_key: str, feature_key: str, n_folds: int, seed: int) -> str:
@@ -131,13 +131,12 @@ class FeatureBucket:
     def fetch(self, entry_id: str, dest: Path) -> str | None:
         """Download the entry into ``dest`` (verified against its manifest); its sha256, or
         None when the bucket has no committed entry. A checksum failure raises."""
-        from fnlib.storage.manifest import find_manifest
+        from fnlib.storage.manifest import find_manifest_or_none
 
-        try:
-            manifest, _ = find_manifest(self.store, "features", entry_id)
-        except InputError:
+        committed = find_manifest_or_none(self.store, "features", entry_id)
+        if committed is None:
             return None
-        ref = manifest.objects["folds"]
+        ref = committed[0].objects["folds"]
         self.store.get_file(ref, dest)
         log.info("fetched fold features %s from %s", entry_id, ref.versioned_uri)
         return ref.sha256
@@ -157,7 +156,7 @@ class FeatureBucket:
             return None
         manifest = Manifest(kind="features", id=entry_id, objects={"folds": ref},
                             parents=self.parents, params={**params, "format": FORMAT},
-                            provenance=provenance(self.airflow))
+                            provenance=provenance(self.run_ids))
         return commit_manifest(self.store, manifest).versioned_uri
 
 

@@ -17,7 +17,7 @@ import io
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 
@@ -30,7 +30,7 @@ from fnlib.data.split import SPLIT_COLUMN, STRATEGIES, predefined_assignment
 from fnlib.data.validate import ValidationLimits, validate_corpus
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
-from fnlib.stages.common import request_from_params
+from fnlib.stages.common import RefDict, RunIds, StageRequest
 from fnlib.storage.manifest import Manifest, commit_manifest, load_manifest, object_key, parent_link
 from fnlib.storage.objects import ObjectRef, ObjectStore, file_sha256, sha256_hex
 
@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class DatasetRequest:
+class DatasetRequest(StageRequest):
     """What a user asks for (the fn_dataset form / ``fn dataset`` flags)."""
+
+    what = "dataset"
 
     source: str = "synthetic"
     path: str | None = None
@@ -71,10 +73,6 @@ class DatasetRequest:
             if bad:
                 raise InputError(f"label_mapping values must be 0 (real) or 1 (fake): {bad}")
 
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> DatasetRequest:
-        return request_from_params(cls, params, "dataset")
-
     def split_column(self) -> str:
         """The user's name for the split column, for error messages."""
         named = self.options.get("split_column") or self.options.get("split_field")
@@ -89,6 +87,37 @@ class DatasetRequest:
             key = "mapping" if self.source == "liar" else "label_map"
             opts[key] = dict(self.label_mapping)
         return opts
+
+
+class Ingested(TypedDict):
+    raw_id: str
+    manifest: RefDict
+    rows: int
+
+
+class Prepared(TypedDict):
+    """The uploaded splits, not committed yet (the dataset manifest is written by commit)."""
+
+    dataset_id: str
+    source: str
+    raw_manifest: RefDict
+    objects: dict[str, RefDict]
+    rows: dict[str, int]
+    split: str
+    dropped_from_train: dict[str, int]
+    class_counts: dict[str, dict[str, int]]
+
+
+class Tracked(TypedDict):
+    wandb_run: str
+    wandb_dir: str
+    artifact: str
+
+
+class Committed(TypedDict):
+    dataset_id: str
+    manifest: RefDict
+    manifest_uri: str
 
 
 def _file_checksums(path: str | None) -> list[dict[str, Any]]:
@@ -115,7 +144,7 @@ def _read_corpus(data: bytes) -> pd.DataFrame:
     return df
 
 
-def ingest(store: ObjectStore, request: DatasetRequest, airflow: dict | None = None) -> dict[str, Any]:
+def ingest(store: ObjectStore, request: DatasetRequest, run_ids: RunIds | None = None) -> Ingested:
     """Load and validate the raw source; upload it and its manifest only if it is valid."""
     log.info("loading %s from %s", request.source, request.path or "(generated)")
     corpus = load_source(request.source, request.path, **request.loader_options())
@@ -137,14 +166,14 @@ def ingest(store: ObjectStore, request: DatasetRequest, airflow: dict | None = N
             "synthetic": request.source == "synthetic",
         },
         metrics={"validation": summary, "rows": len(corpus)},
-        provenance=provenance(airflow),
+        provenance=provenance(run_ids),
     )
     ref = commit_manifest(store, manifest)
     log.info("raw corpus %s: %d rows -> %s", raw_id, len(corpus), ref.versioned_uri)
     return {"raw_id": raw_id, "manifest": ref.to_dict(), "rows": len(corpus)}
 
 
-def prepare(store: ObjectStore, ingested: dict[str, Any], request: DatasetRequest) -> dict[str, Any]:
+def prepare(store: ObjectStore, ingested: Ingested, request: DatasetRequest) -> Prepared:
     """Scrub, de-duplicate and split the ingested corpus; upload the splits (data first)."""
     raw_ref = ObjectRef.from_dict(ingested["manifest"])
     raw_manifest, _ = load_manifest(store, raw_ref.versioned_uri, raw_ref.sha256)
@@ -184,13 +213,13 @@ def prepare(store: ObjectStore, ingested: dict[str, Any], request: DatasetReques
     }
 
 
-def track(prepared: dict[str, Any], request: DatasetRequest, airflow: dict | None = None) -> dict[str, Any]:
+def track(prepared: Prepared, request: DatasetRequest, run_ids: RunIds | None = None) -> Tracked:
     """Log the dataset to W&B as an artifact of S3 references; returns the run path."""
     from fnlib.tracking.wandb_run import tracked_run
 
     dataset_id = prepared["dataset_id"]
-    group = (airflow or {}).get("run_id") or f"cli-{dataset_id}"
-    config = {"dataset_id": dataset_id, "request": asdict(request), "airflow": airflow or {}}
+    group = (run_ids or {}).get("run_id") or f"cli-{dataset_id}"
+    config = {"dataset_id": dataset_id, "request": asdict(request), "airflow": run_ids or {}}
     with tracked_run("dataset", f"dataset-{dataset_id}", group=str(group), config=config,
                      tags=("dataset", request.source)) as run:
         refs = {name: ObjectRef.from_dict(r) for name, r in prepared["objects"].items()}
@@ -213,8 +242,8 @@ def track(prepared: dict[str, Any], request: DatasetRequest, airflow: dict | Non
         return {"wandb_run": run.path, "wandb_dir": str(run.offline_dir or ""), "artifact": artifact}
 
 
-def commit(store: ObjectStore, prepared: dict[str, Any], request: DatasetRequest,
-           tracked: dict[str, Any] | None = None, airflow: dict | None = None) -> dict[str, Any]:
+def commit(store: ObjectStore, prepared: Prepared, request: DatasetRequest,
+           tracked: Tracked | None = None, run_ids: RunIds | None = None) -> Committed:
     """Write the dataset manifest (the commit). Idempotent: an existing commit is kept."""
     raw_ref = ObjectRef.from_dict(prepared["raw_manifest"])
     manifest = Manifest(
@@ -226,17 +255,17 @@ def commit(store: ObjectStore, prepared: dict[str, Any], request: DatasetRequest
         metrics={"rows": prepared["rows"], "class_counts": prepared["class_counts"],
                  "split": prepared.get("split", "random"),
                  "dropped_from_train": prepared.get("dropped_from_train", {})},
-        provenance=provenance(airflow, wandb_run=(tracked or {}).get("wandb_run")),
+        provenance=provenance(run_ids, wandb_run=(tracked or {}).get("wandb_run")),
     )
     ref = commit_manifest(store, manifest)
     return {"dataset_id": manifest.id, "manifest": ref.to_dict(), "manifest_uri": ref.versioned_uri}
 
 
-def run_all(store: ObjectStore, request: DatasetRequest, airflow: dict | None = None,
+def run_all(store: ObjectStore, request: DatasetRequest, run_ids: RunIds | None = None,
             track_wandb: bool = True) -> dict[str, Any]:
     """All four steps in one process (the ``fn dataset`` command)."""
-    ingested = ingest(store, request, airflow)
+    ingested = ingest(store, request, run_ids)
     prepared = prepare(store, ingested, request)
-    tracked = track(prepared, request, airflow) if track_wandb else None
-    return {**commit(store, prepared, request, tracked, airflow), "tracked": tracked,
+    tracked = track(prepared, request, run_ids) if track_wandb else None
+    return {**commit(store, prepared, request, tracked, run_ids), "tracked": tracked,
             "rows": prepared["rows"]}

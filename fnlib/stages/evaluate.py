@@ -15,8 +15,9 @@ model's own training dataset is in-sample and flagged as such in the metrics.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 
@@ -25,8 +26,15 @@ from fnlib.data import schema
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
 from fnlib.registry import current_champion, load_model
-from fnlib.stages.common import content_id, read_split, request_from_params
-from fnlib.storage.manifest import Manifest, commit_manifest, find_manifest, object_key, parent_link
+from fnlib.stages.common import RefDict, Run, RunIds, StageRequest, content_id, read_split
+from fnlib.storage.manifest import (
+    Manifest,
+    commit_manifest,
+    find_manifest,
+    find_manifest_or_none,
+    object_key,
+    parent_link,
+)
 from fnlib.storage.objects import ObjectRef, ObjectStore
 
 log = logging.getLogger(__name__)
@@ -36,7 +44,11 @@ SUMMARY_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "n")
 
 
 @dataclass
-class EvaluateRequest:
+class EvaluateRequest(StageRequest):
+    """One model on one dataset split (``fn evaluate``; fn_train's mapped ``evaluate``)."""
+
+    what = "evaluation"
+
     model: str = "champion"
     dataset_id: str | None = None
     split: str = "test"
@@ -50,8 +62,36 @@ class EvaluateRequest:
             raise InputError(f"model must be a model id (mdl-...) or 'champion', got {self.model!r}")
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> EvaluateRequest:
-        return request_from_params(cls, params, "evaluation")
+    def run_params(cls, run: Run | Mapping[str, Any],
+                   item: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """From the mapped task's target (:func:`targets`), not the run's (training) params."""
+        return {k: v for k, v in (item or {}).items() if k != "label"}
+
+
+class Target(TypedDict):
+    """One mapped evaluation: a model on a dataset; ``label`` names the task instance."""
+
+    model: str
+    dataset_id: str
+    label: str
+
+
+class Evaluation(TypedDict):
+    evaluation_id: str
+    model_id: str
+    dataset_id: str
+    split: str
+    trained_on: str | None
+    metrics: dict[str, Any]
+    manifest: RefDict
+    manifest_uri: str
+
+
+def targets(trained: Mapping[str, Any], params: Mapping[str, Any] | None) -> list[Target]:
+    """The evaluations a training run asks for: the new model on each dataset of the run's
+    ``evaluate_on`` param."""
+    return [{"model": trained["model_id"], "dataset_id": dataset_id, "label": dataset_id}
+            for dataset_id in (params or {}).get("evaluate_on") or []]
 
 
 def resolve_model(store: ObjectStore, model: str) -> tuple[Manifest, ObjectRef]:
@@ -75,18 +115,16 @@ def _frame(store: ObjectStore, dataset: Manifest, split: str) -> pd.DataFrame:
                      ignore_index=True)
 
 
-def evaluate_model(store: ObjectStore, request: EvaluateRequest, airflow: dict | None = None,
-                   track: bool = True) -> dict[str, Any]:
+def evaluate_model(store: ObjectStore, request: EvaluateRequest, run_ids: RunIds | None = None,
+                   track: bool = True) -> Evaluation:
     """Evaluate one model on one dataset split; idempotent (see the module docstring)."""
     model_manifest, model_ref = resolve_model(store, request.model)
     dataset, dataset_ref = find_manifest(store, "dataset", str(request.dataset_id))
     ev_id = evaluation_id(model_manifest.id, dataset.id, request.split)
-    try:
-        manifest, ref = find_manifest(store, "evaluation", ev_id)
+    committed = find_manifest_or_none(store, "evaluation", ev_id)
+    if committed is not None:
         log.info("evaluation %s already committed; reusing it", ev_id)
-        return summary(manifest, ref)
-    except InputError:
-        pass
+        return summary(*committed)
 
     from fnlib.models.evaluate import evaluate
     from fnlib.models.plots import confusion_png
@@ -113,10 +151,10 @@ def evaluate_model(store: ObjectStore, request: EvaluateRequest, airflow: dict |
     parents = [parent_link(model_ref, "model"), parent_link(dataset_ref, "dataset")]
     wandb_path = None
     if track:
-        wandb_path = _track(ev_id, params, metrics, parents, airflow)
+        wandb_path = _track(ev_id, params, metrics, parents, run_ids)
     manifest = Manifest(kind="evaluation", id=ev_id, objects=objects, parents=parents,
                         params=params, metrics=metrics,
-                        provenance=provenance(airflow, wandb_run=wandb_path))
+                        provenance=provenance(run_ids, wandb_run=wandb_path))
     ref = commit_manifest(store, manifest)
     log.info("evaluation %s: %s on %s/%s accuracy %.4f F1 %.4f", ev_id, model_manifest.id,
              dataset.id, request.split, metrics["accuracy"], metrics["f1"])
@@ -124,13 +162,13 @@ def evaluate_model(store: ObjectStore, request: EvaluateRequest, airflow: dict |
 
 
 def _track(ev_id: str, params: dict[str, Any], metrics: dict[str, Any], parents: list[dict],
-           airflow: dict | None) -> str:
+           run_ids: RunIds | None) -> str:
     from fnlib.tracking.wandb_run import tracked_run
 
-    group = (airflow or {}).get("run_id") or f"cli-{ev_id}"
+    group = (run_ids or {}).get("run_id") or f"cli-{ev_id}"
     with tracked_run("evaluate", f"evaluate-{ev_id}", group=group,
                      config={**params, "evaluation_id": ev_id, "fnlib": __version__,
-                             "airflow": airflow or {}},
+                             "airflow": run_ids or {}},
                      tags=("evaluate",)) as run:
         for parent in parents:
             run.use_artifact(parent["uri"])
@@ -139,7 +177,7 @@ def _track(ev_id: str, params: dict[str, Any], metrics: dict[str, Any], parents:
         return run.path
 
 
-def summary(manifest: Manifest, ref: ObjectRef) -> dict[str, Any]:
+def summary(manifest: Manifest, ref: ObjectRef) -> Evaluation:
     return {"evaluation_id": manifest.id, "model_id": manifest.params["model_id"],
             "dataset_id": manifest.params["dataset_id"], "split": manifest.params["split"],
             "trained_on": manifest.params.get("trained_on"),

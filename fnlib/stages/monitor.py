@@ -16,7 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
 
 import pandas as pd
 
@@ -31,7 +33,7 @@ from fnlib.monitoring.logs import (
 )
 from fnlib.monitoring.report import monitor_interval, report_row
 from fnlib.registry import current_champion
-from fnlib.stages.common import content_id
+from fnlib.stages.common import RefDict, Run, RunIds, StageRequest, content_id
 from fnlib.storage.manifest import find_manifest
 from fnlib.storage.objects import ObjectStore, canonical_json
 
@@ -39,6 +41,36 @@ log = logging.getLogger(__name__)
 
 PENDING = "retrain-requests/pending/"
 DONE = "retrain-requests/done/"
+
+
+@dataclass
+class MonitorRequest(StageRequest):
+    """The fn_monitor form, plus the data interval ``[start, end)`` the run covers."""
+
+    what = "monitoring"
+
+    start: str | None = None
+    end: str | None = None
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    lookback_days: int = 30
+    min_feedback_for_retrain: int = 0
+
+    @classmethod
+    def run_params(cls, run: Run | Mapping[str, Any],
+                   item: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {**run["params"], "start": run["interval"]["start"], "end": run["interval"]["end"]}
+
+
+class Monitored(TypedDict):
+    """One interval's outcome: its report, its status and any retrain request raised."""
+
+    day: str
+    report: RefDict
+    row: dict[str, Any]
+    status: str
+    retrain_reasons: list[str]
+    retrain_request: str | None
+    model_id: str
 
 
 def report_key(day: str) -> str:
@@ -80,8 +112,30 @@ def day_interval(start: str, end: str) -> tuple[str, str]:
     return day.isoformat(), (day + dt.timedelta(days=1)).isoformat()
 
 
+def report(store: ObjectStore, request: MonitorRequest, run_ids: RunIds | None = None) -> Monitored:
+    """The fn_monitor task: :func:`monitor` the request's interval, then :func:`track` it."""
+    result = monitor(store, request.start, request.end, request.thresholds,
+                     request.lookback_days, request.min_feedback_for_retrain)
+    track(result, run_ids)
+    return result
+
+
+def track(result: Monitored, run_ids: RunIds | None = None) -> str:
+    """Log one monitored interval to W&B: a run per interval in the ``fn_monitor`` group, so
+    the group is a time series across days. Returns the run's path."""
+    from fnlib.tracking.wandb_run import tracked_run
+
+    with tracked_run("monitor", f"monitor-{result['day']}", group="fn_monitor",
+                     config={"day": result["day"], "model_id": result["model_id"],
+                             "airflow": run_ids or {}}, tags=("monitor",)) as tracked:
+        row = {k: v for k, v in result["row"].items() if isinstance(v, int | float)}
+        tracked.log({**row, "day": result["day"]})
+        tracked.summary({"status": result["status"], "retrain_reasons": result["retrain_reasons"]})
+        return tracked.path
+
+
 def monitor(store: ObjectStore, start: str, end: str, thresholds: dict[str, Any] | None = None,
-            lookback_days: int = 30, min_feedback_for_retrain: int = 0) -> dict[str, Any]:
+            lookback_days: int = 30, min_feedback_for_retrain: int = 0) -> Monitored:
     """Write the interval's report (idempotently) and, if needed, a retrain request."""
     start, end = day_interval(start, end)
     days = interval_days(start, end)

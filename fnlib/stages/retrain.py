@@ -10,17 +10,22 @@
              (base test + feedback holdout) is the new test split, which neither the champion
              nor the challenger trains on. Lineage: parents are the base dataset and the
              feedback manifest
-    train    the challenger: the champion's config fitted on the new train split
+    challenger  the champion's config fitted on the new train split
     compare  champion vs challenger on the common holdout (``stages.train.gate``); promote only
              if better, decision recorded
     finish   ``retrain-requests/done/<id>.json`` with the outcome; the pending request is removed
+
+With too little accepted feedback, ``build`` returns ``{"skipped": reason}`` instead of a
+dataset; ``challenger`` and ``compare`` pass it on, and the outcome says why nothing was
+trained. The run still succeeds: a closed request is a result, not a failure.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import pandas as pd
 
@@ -32,8 +37,10 @@ from fnlib.errors import InputError
 from fnlib.monitoring.feedback import attach_texts, gate_feedback, quarantine_summary
 from fnlib.provenance import provenance
 from fnlib.registry import current_champion
-from fnlib.stages.common import content_id, read_split
+from fnlib.stages.common import RefDict, RunIds, StageRequest, content_id, read_split
 from fnlib.stages.monitor import DONE, PENDING, read_log
+from fnlib.stages.train import Decision, Trained, TrainRequest, train
+from fnlib.stages.train import gate as train_gate
 from fnlib.storage.manifest import Manifest, commit_manifest, find_manifest, object_key, parent_link
 from fnlib.storage.objects import ConcurrentUpdate, ObjectRef, ObjectStore, canonical_json
 
@@ -42,7 +49,59 @@ log = logging.getLogger(__name__)
 CLAIMED = "retrain-requests/claimed/"
 
 
-def claim(store: ObjectStore, run_id: str) -> dict[str, Any] | None:
+@dataclass
+class RetrainRequest(StageRequest):
+    """The fn_retrain form: how much feedback is enough, how the challenger is trained and
+    how much better it must be."""
+
+    what = "retraining"
+
+    min_accepted: int = 20
+    holdout_fraction: float = 0.3
+    promotion_margin: float = 0.0
+    seed: int = 42
+
+
+class Claimed(TypedDict):
+    """A retrain request (as written by ``monitor.request_retrain``), claimed by this run."""
+
+    request_id: str
+    day: str
+    model_id: str
+    reasons: list[str]
+    report: str
+
+
+class Gated(TypedDict):
+    feedback_id: str
+    manifest: RefDict
+    rows: int
+    accepted: int
+    quarantined: int
+    quarantine_reasons: dict[str, int]
+    enough: bool
+    min_accepted: int
+    base_dataset_id: str
+
+
+class Built(TypedDict, total=False):
+    """The new dataset version, or only ``skipped`` (the reason) when there is none."""
+
+    skipped: str
+    dataset_id: str
+    manifest: RefDict
+    base_train: int
+    base_test: int
+    feedback_train: int
+    feedback_holdout: int
+    feedback_already_known: int
+
+
+class Skipped(TypedDict):
+    skipped: str
+
+
+def claim(store: ObjectStore, run_id: str) -> Claimed | None:
     """The oldest pending, unhandled request, claimed for ``run_id``; None if there is none.
 
     A request about a model that is no longer the champion is retired as superseded: the
@@ -79,7 +138,7 @@ def _all_days(store: ObjectStore, kind: str) -> list[str]:
     return sorted({k.split("/")[1].removeprefix("day=") for k in store.list_keys(f"{kind}/")})
 
 
-def gate(store: ObjectStore, request: dict[str, Any], min_accepted: int = 20) -> dict[str, Any]:
+def gate(store: ObjectStore, request: Claimed, min_accepted: int = 20) -> Gated:
     """Quality-gate every feedback row received so far (feedback on drifted days arrives after
     the day whose report raised the request)."""
     champion, _ = current_champion(store)
@@ -116,9 +175,15 @@ def gate(store: ObjectStore, request: dict[str, Any], min_accepted: int = 20) ->
             "base_dataset_id": base.id}
 
 
-def build(store: ObjectStore, gated: dict[str, Any], seed: int = 42,
-          holdout_fraction: float = 0.3, airflow: dict | None = None) -> dict[str, Any]:
-    """The new dataset version: base + accepted feedback, with a common holdout."""
+def build(store: ObjectStore, gated: Gated, request: RetrainRequest | None = None,
+          run_ids: RunIds | None = None) -> Built:
+    """The new dataset version: base + accepted feedback, with a common holdout; ``skipped``
+    when the gate accepted too little feedback."""
+    if not gated["enough"]:
+        return {"skipped": f"only {gated['accepted']} accepted feedback rows "
+                           f"(< {gated['min_accepted']})"}
+    request = request or RetrainRequest()
+    seed, holdout_fraction = request.seed, request.holdout_fraction
     base, base_ref = find_manifest(store, "dataset", gated["base_dataset_id"])
     feedback, feedback_ref = find_manifest(store, "feedback", gated["feedback_id"])
     accepted = read_split_csv(store.get_bytes(feedback.objects["accepted"]), "accepted.csv")
@@ -145,15 +210,43 @@ def build(store: ObjectStore, gated: dict[str, Any], seed: int = 42,
         params={"source": "retrain", "base_dataset_id": base.id, "feedback_id": feedback.id,
                 "seed": seed, "holdout_fraction": holdout_fraction},
         metrics={"rows": {"train": len(new_train), "test": len(new_test)}, "composition": counts},
-        provenance=provenance(airflow),
+        provenance=provenance(run_ids),
     )
     ref = commit_manifest(store, manifest)
     log.info("dataset %s = %s + feedback %s (%s)", dataset_id, base.id, feedback.id, counts)
     return {"dataset_id": dataset_id, "manifest": ref.to_dict(), **counts}
 
 
-def finish(store: ObjectStore, request: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
-    """Record the outcome and retire the pending request (its history stays versioned)."""
+def challenger(store: ObjectStore, built: Built, request: RetrainRequest,
+               run_ids: RunIds | None = None) -> Trained | Skipped:
+    """Train the challenger: the champion's config on the new dataset (no F1 floor: the
+    comparison with the champion decides)."""
+    if built.get("skipped"):
+        return {"skipped": built["skipped"]}
+    champion, _ = current_champion(store)
+    if champion is None:
+        raise InputError("no champion to retrain")
+    train_request = TrainRequest(dataset_id=built["dataset_id"], config=champion.config,
+                                 seed=request.seed, f1_floor=0.0,
+                                 promotion_margin=request.promotion_margin)
+    return train(store, train_request, run_ids)
+
+
+def compare(store: ObjectStore, trained: Trained | Skipped, request: RetrainRequest,
+            run_ids: RunIds | None = None) -> Decision:
+    """Champion vs challenger on the common holdout, by F1; promote only if better."""
+    if "skipped" in trained:
+        return {"promoted": False, "reason": trained["skipped"]}
+    return train_gate(store, trained, "f1", request.promotion_margin, run_ids)
+
+
+def finish(store: ObjectStore, request: Claimed, outcome: Decision | dict[str, Any],
+           gated: Gated | None = None) -> dict[str, Any]:
+    """Record the outcome (with the feedback gate's counts, when there was one) and retire the
+    pending request (its history stays versioned)."""
+    if gated is not None:
+        feedback = {k: gated[k] for k in ("accepted", "quarantined", "quarantine_reasons")}
+        outcome = {**outcome, "feedback": feedback}
     request_id = request["request_id"]
     ref = store.put_json(f"{DONE}{request_id}.json", {"request": request, "outcome": outcome})
     store.client.delete_object(Bucket=store.bucket, Key=f"{PENDING}{request_id}.json")

@@ -15,7 +15,8 @@ import datetime as dt
 import io
 import logging
 import re
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TypedDict
 
 import pandas as pd
 
@@ -26,12 +27,39 @@ from fnlib.models.explain import explainable_form, score_with_reasons
 from fnlib.monitoring.logs import check_day, make_prediction_rows, partition_key, write_log_csv
 from fnlib.monitoring.reference import score_texts
 from fnlib.registry import current_champion, load_model
+from fnlib.stages.common import StageRequest
 from fnlib.storage.objects import ObjectStore, sha256_hex
 
 log = logging.getLogger(__name__)
 
 INCOMING = "incoming/"
 _INCOMING_RE = re.compile(r"^incoming/day=(\d{4}-\d{2}-\d{2})/[A-Za-z0-9._-]+\.csv$")
+
+
+@dataclass
+class ScoreRequest(StageRequest):
+    """The fn_score form: which days to score (empty: every day with new files), and whether
+    the prediction log keeps the article text or only its sha256."""
+
+    what = "scoring"
+
+    days: list[str] = field(default_factory=list)
+    keep_text: bool = True
+
+
+class ScoredFile(TypedDict):
+    incoming: str
+    predictions: str
+    rows: int
+    rejected: int
+
+
+class Scored(TypedDict):
+    model_id: str
+    files: list[ScoredFile]
+    scored: int
+    rejected: int
+    skipped: int
 
 
 def incoming_key(day: str, name: str) -> str:
@@ -78,9 +106,14 @@ def pending_incoming(store: ObjectStore, days: list[str] | None = None) -> list[
     return sorted(out, key=lambda kd: (kd[1], kd[0]))
 
 
+def score(store: ObjectStore, request: ScoreRequest) -> Scored:
+    """The fn_score task: :func:`score_incoming` for the request's days."""
+    return score_incoming(store, request.days or None, keep_text=request.keep_text)
+
+
 def score_incoming(store: ObjectStore, days: list[str] | None = None,
                    keep_text: bool = True, now: dt.datetime | None = None,
-                   explain: bool = True) -> dict[str, Any]:
+                   explain: bool = True) -> Scored:
     """Score every unscored incoming file (optionally only of ``days``) with the champion.
 
     With ``explain`` (the default) each row's ``top_terms`` names the terms that contributed
@@ -94,7 +127,7 @@ def score_incoming(store: ObjectStore, days: list[str] | None = None,
         raise NothingToDo(f"no incoming articles {where} to score")
     model = form = None
     scored_at = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
-    summary: dict[str, Any] = {"model_id": champion.model_id, "files": [], "scored": 0,
+    summary: Scored = {"model_id": champion.model_id, "files": [], "scored": 0,
                                "rejected": 0, "skipped": 0}
     for key, day in pending:
         head = store.head(key)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from fnlib import __version__
 from fnlib.data import schema
@@ -28,15 +29,34 @@ from fnlib.registry import (
     record_decision,
     set_champion,
 )
-from fnlib.stages.common import content_id, read_split, request_from_params, resolve
-from fnlib.storage.manifest import Manifest, commit_manifest, find_manifest, object_key, parent_link
+from fnlib.stages.common import (
+    RefDict,
+    Run,
+    RunIds,
+    StageRequest,
+    content_id,
+    read_split,
+    resolve,
+)
+from fnlib.storage.manifest import (
+    Manifest,
+    commit_manifest,
+    find_manifest,
+    find_manifest_or_none,
+    object_key,
+    parent_link,
+)
 from fnlib.storage.objects import ObjectRef, ObjectStore
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class TrainRequest:
+class TrainRequest(StageRequest):
+    """The fn_train form / ``fn train`` flags."""
+
+    what = "training"
+
     tuning_id: str | None = None
     dataset_id: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
@@ -52,18 +72,36 @@ class TrainRequest:
             raise InputError(f"promotion_margin must be >= 0, got {self.promotion_margin}")
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> TrainRequest:
-        return request_from_params(cls, params, "training")
-
-    @classmethod
-    def for_run(cls, run: dict[str, Any]) -> TrainRequest:
-        """From a DAG run: its params; without a config or tuning id, the tuning whose Asset
-        event triggered the run."""
+    def run_params(cls, run: Run | Mapping[str, Any],
+                   item: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Without a config or tuning id, the tuning whose Asset event triggered the run."""
         params = dict(run["params"])
-        params.pop("evaluate_on", None)  # the DAG's evaluate task reads it, not training
+        params.pop("evaluate_on", None)  # the evaluations' targets (evaluate.targets)
         if not params.get("config") and not params.get("tuning_id"):
             params["tuning_id"] = run.get("triggered_by", {}).get("tuning_id")
-        return cls.from_params(params)
+        return params
+
+
+class Trained(TypedDict):
+    """A committed model (new, or found committed under the same content id)."""
+
+    model_id: str
+    dataset_id: str
+    manifest: RefDict
+    manifest_uri: str
+    test: dict[str, Any]
+    alert: str | None
+    config_id: str
+
+
+class Decision(TypedDict, total=False):
+    """The champion/challenger gate's decision (``champion``, the metric's score and
+    ``model_id`` are absent when there was nothing to compare)."""
+
+    promoted: bool
+    reason: str
+    model_id: str
+    champion: dict[str, Any] | None
 
 
 def _inputs(store: ObjectStore, request: TrainRequest) -> tuple[Manifest, ObjectRef, dict, list]:
@@ -124,8 +162,16 @@ Confusion matrix [[tn, fp], [fn, tp]]: {test['confusion']}
 """
 
 
-def train(store: ObjectStore, request: TrainRequest, airflow: dict | None = None) -> dict[str, Any]:
-    """Fit, evaluate, save and commit one model. Idempotent: a committed model is reused."""
+def train(store: ObjectStore, request: TrainRequest, run_ids: RunIds | None = None) -> Trained:
+    """Fit, evaluate, save and commit one model. Idempotent: a committed model is reused.
+    A test F1 below the request's floor is an alert (in the log; in W&B when online)."""
+    trained = _train(store, request, run_ids)
+    if trained["alert"]:
+        log.warning("QUALITY ALERT: %s", trained["alert"])
+    return trained
+
+
+def _train(store: ObjectStore, request: TrainRequest, run_ids: RunIds | None) -> Trained:
     import joblib
 
     from fnlib.models.config import ModelConfig
@@ -136,13 +182,12 @@ def train(store: ObjectStore, request: TrainRequest, airflow: dict | None = None
     dataset, dataset_ref, config_dict, parents = _inputs(store, request)
     cfg = ModelConfig.from_dict(config_dict)
     model_id = content_id("mdl", dataset.id, cfg.config_id, int(request.seed), __version__)
-    try:
-        manifest, ref = find_manifest(store, "model", model_id)
+    committed = find_manifest_or_none(store, "model", model_id)
+    if committed is not None:
+        manifest, ref = committed
         log.info("model %s already committed; reusing it", model_id)
         _log_test_metrics(model_id, manifest.metrics["test"])
         return _summary(manifest, ref, request)
-    except InputError:
-        pass
 
     train_df = read_split(store, dataset, "train")
     test_df = read_split(store, dataset, "test")
@@ -172,29 +217,24 @@ def train(store: ObjectStore, request: TrainRequest, airflow: dict | None = None
     alert = None
     if test_metrics["f1"] < float(request.f1_floor):
         alert = f"test F1 {test_metrics['f1']:.4f} is below the floor {request.f1_floor}"
-        log.warning("model %s: %s", model_id, alert)
     metrics["alert"] = alert
     synthetic = bool(dataset.params.get("source") == "synthetic")
     params = {"dataset_id": dataset.id, "config": cfg.to_dict(), "config_id": cfg.config_id,
               "seed": int(request.seed), "synthetic": synthetic, "request": asdict(request)}
 
-    with tracked_run("train", f"train-{model_id}", group=(airflow or {}).get("run_id") or f"cli-{model_id}",
-                     config={**params, "airflow": airflow or {}}, tags=("train", cfg.model)) as run:
-        import wandb
-
+    with tracked_run("train", f"train-{model_id}", group=(run_ids or {}).get("run_id") or f"cli-{model_id}",
+                     config={**params, "airflow": run_ids or {}}, tags=("train", cfg.model)) as run:
         run.use_artifact(dataset_ref.versioned_uri)
         for p in parents[1:]:
             run.use_artifact(p["uri"])
         run.summary({f"test/{k}": v for k, v in summary_metrics.items() if isinstance(v, int | float)})
         confusion = test_metrics["confusion"]
-        run.run.log({
-            "confusion_matrix": _png_image(store, objects["confusion_png"]),
-            "curves": _png_image(store, objects["curves_png"]),
-            "test/confusion_table": wandb.Table(columns=["actual", "predicted_real", "predicted_fake"],
-                                                data=[["real", *confusion[0]], ["fake", *confusion[1]]]),
-        })
-        if alert and run.mode == "online":
-            run.run.alert(title=f"fn model {model_id} below F1 floor", text=alert)
+        run.log_image("confusion_matrix", store.get_bytes(objects["confusion_png"]))
+        run.log_image("curves", store.get_bytes(objects["curves_png"]))
+        run.log_table("test/confusion_table", [["real", *confusion[0]], ["fake", *confusion[1]]],
+                      columns=["actual", "predicted_real", "predicted_fake"])
+        if alert:
+            run.alert(f"fn model {model_id} below F1 floor", alert)
         artifact = run.log_reference_artifact(
             f"fn-model-{cfg.model}", "model", [objects["model"]], names=["model.joblib"],
             metadata={"model_id": model_id, "dataset_id": dataset.id, "config": cfg.to_dict(),
@@ -205,7 +245,7 @@ def train(store: ObjectStore, request: TrainRequest, airflow: dict | None = None
 
     manifest = Manifest(kind="model", id=model_id, objects=objects, parents=parents, params=params,
                         metrics=metrics,
-                        provenance=provenance(airflow, wandb_run=wandb_path, wandb_artifact=artifact))
+                        provenance=provenance(run_ids, wandb_run=wandb_path, wandb_artifact=artifact))
     from fnlib.models.card import explanation_section
 
     card = _model_card(manifest, metrics, cfg.label, explanation_section(pipeline))
@@ -226,22 +266,15 @@ def _log_test_metrics(model_id: str, metrics: dict[str, Any]) -> None:
              tn, fp, fn, tp)
 
 
-def _png_image(store: ObjectStore, ref: ObjectRef) -> Any:
-    import wandb
-    from PIL import Image
-
-    return wandb.Image(Image.open(io.BytesIO(store.get_bytes(ref))))
-
-
-def _summary(manifest: Manifest, ref: ObjectRef, request: TrainRequest) -> dict[str, Any]:
+def _summary(manifest: Manifest, ref: ObjectRef, request: TrainRequest) -> Trained:
     return {"model_id": manifest.id, "dataset_id": manifest.params["dataset_id"],
             "manifest": ref.to_dict(), "manifest_uri": ref.versioned_uri,
             "test": manifest.metrics["test"], "alert": manifest.metrics.get("alert"),
             "config_id": manifest.params["config_id"]}
 
 
-def gate(store: ObjectStore, trained: dict[str, Any], metric: str = "f1", margin: float = 0.0,
-         airflow: dict | None = None) -> dict[str, Any]:
+def gate(store: ObjectStore, trained: Trained, metric: str = "f1", margin: float = 0.0,
+         run_ids: RunIds | None = None) -> Decision:
     """Champion/challenger on the challenger's test data; record the decision either way."""
     challenger, challenger_ref = resolve(store, "model", None, trained["manifest"])
     score = challenger.metrics["test"].get(metric)

@@ -12,7 +12,6 @@ transfer manifest's parents are the evaluations; its objects include the card ve
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -21,8 +20,16 @@ import pandas as pd
 
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
-from fnlib.stages.common import content_id
-from fnlib.storage.manifest import Manifest, commit_manifest, find_manifest, object_key, parent_link
+from fnlib.stages.common import RunIds, content_id
+from fnlib.stages.tune import TuneGrid, TuneRequest
+from fnlib.storage.manifest import (
+    Manifest,
+    commit_manifest,
+    find_manifest,
+    find_manifest_or_none,
+    object_key,
+    parent_link,
+)
 from fnlib.storage.objects import ObjectRef, ObjectStore
 
 log = logging.getLogger(__name__)
@@ -32,17 +39,16 @@ COLUMNS = ("trained_on", "tested_on", "model_id", "f1", "accuracy", "precision",
 
 
 @dataclass
-class TransferRequest:
+class TransferRequest(TuneGrid):
+    """The datasets of the table (and optional display names), tuned with one grid."""
+
+    what = "transfer"
+
     datasets: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
-    models: list[str] = field(default_factory=list)
-    variants: list[str] = field(default_factory=list)
-    grid: str = "default"
-    folds: int = 5
-    metric: str = "f1"
-    seed: int = 42
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self.datasets = list(dict.fromkeys(self.datasets))
         if len(self.datasets) < 2:
             raise InputError("a transfer table needs at least two datasets (ds-a,ds-b,...)")
@@ -56,63 +62,60 @@ class TransferRequest:
     def label(self, dataset_id: str) -> str:
         return self.names.get(dataset_id) or dataset_id
 
+    def tune_request(self, dataset_id: str) -> TuneRequest:
+        return TuneRequest(dataset_id=dataset_id, **self.grid_fields())
 
-def ensure_tuned(store: ObjectStore, request: Any) -> str:
+
+def ensure_tuned(store: ObjectStore, request: TuneRequest) -> str:
     """The tuning id of a ``TuneRequest``: committed already (ids are content addresses), or
     run here in-process, as ``fn tune`` runs it."""
     from fnlib.stages import tune
 
     planned = tune.plan(store, request)
-    try:
-        find_manifest(store, "tuning", planned["tuning_id"])
+    if find_manifest_or_none(store, "tuning", planned["tuning_id"]) is not None:
         log.info("dataset %s: reusing tuning %s", planned["dataset_id"], planned["tuning_id"])
         return planned["tuning_id"]
-    except InputError:
-        pass
     for cfg in planned["feature_configs"]:
         tune.featurize(store, planned, cfg)
     results = [r for chunk in planned["chunks"] for r in tune.score_chunk(store, planned, chunk)]
     return tune.reduce(store, planned, results)["tuning_id"]
 
 
-def transfer(store: ObjectStore, request: TransferRequest, airflow: dict | None = None) -> dict[str, Any]:
+def transfer(store: ObjectStore, request: TransferRequest,
+             run_ids: RunIds | None = None) -> dict[str, Any]:
     """Tune, train and cross-evaluate (see the module docstring). Idempotent per input."""
-    from fnlib.stages import train, tune
+    from fnlib.stages import train
     from fnlib.stages.evaluate import EvaluateRequest, evaluate_model
 
     for dataset_id in request.datasets:  # fail before any work on a typo
         find_manifest(store, "dataset", dataset_id)
     models: dict[str, str] = {}
     for dataset_id in request.datasets:
-        tuning_id = ensure_tuned(store, tune.TuneRequest(
-            dataset_id=dataset_id, models=request.models, variants=request.variants,
-            grid=request.grid, folds=request.folds, metric=request.metric, seed=request.seed))
+        tuning_id = ensure_tuned(store, request.tune_request(dataset_id))
         trained = train.train(store, train.TrainRequest(tuning_id=tuning_id, seed=request.seed,
-                                                        f1_floor=0.0), airflow)
+                                                        f1_floor=0.0), run_ids)
         models[dataset_id] = trained["model_id"]
         log.info("transfer: %s trained on %s", trained["model_id"], dataset_id)
     evaluations = []
     for model_id in models.values():
         for tested_on in request.datasets:
             evaluations.append(evaluate_model(store, EvaluateRequest(
-                model=model_id, dataset_id=tested_on, split="test"), airflow))
+                model=model_id, dataset_id=tested_on, split="test"), run_ids))
     rows = [{"trained_on": request.label(e["trained_on"]), "tested_on": request.label(e["dataset_id"]),
              "model_id": e["model_id"], **{k: e["metrics"].get(k) for k in COLUMNS[3:9]},
              "in_domain": e["metrics"]["in_domain"], "evaluation_id": e["evaluation_id"]}
             for e in evaluations]
     transfer_id = content_id("tr", [(e["model_id"], e["dataset_id"]) for e in evaluations],
                              request.names)
-    try:
-        manifest, ref = find_manifest(store, "transfer", transfer_id)
+    committed = find_manifest_or_none(store, "transfer", transfer_id)
+    if committed is not None:
         log.info("transfer %s already committed; reusing it", transfer_id)
-        return summary(manifest, ref)
-    except InputError:
-        pass
-    return _commit(store, transfer_id, request, rows, evaluations, airflow)
+        return summary(*committed)
+    return _commit(store, transfer_id, request, rows, evaluations, run_ids)
 
 
 def _commit(store: ObjectStore, transfer_id: str, request: TransferRequest, rows: list[dict],
-            evaluations: list[dict], airflow: dict | None) -> dict[str, Any]:
+            evaluations: list[dict], run_ids: RunIds | None) -> dict[str, Any]:
     from fnlib.models.card import transfer_section, with_section
     from fnlib.models.plots import transfer_png
 
@@ -137,30 +140,26 @@ def _commit(store: ObjectStore, transfer_id: str, request: TransferRequest, rows
         card = with_section(store.get_bytes(current).decode(), transfer_id,
                             transfer_section(transfer_id, model_id, rows))
         objects[f"card-{model_id}"] = store.put_bytes(key, card.encode(), content_type="text/markdown")
-    wandb_path = _track(transfer_id, table, store, objects["heatmap"], request, airflow)
+    wandb_path = _track(transfer_id, table, store, objects["heatmap"], request, run_ids)
     parents = [parent_link(ObjectRef.from_dict(e["manifest"]), "evaluation") for e in evaluations]
     manifest = Manifest(kind="transfer", id=transfer_id, objects=objects, parents=parents,
                         params={"request": asdict(request), "datasets": request.datasets,
                                 "labels": labels},
-                        metrics={"rows": rows}, provenance=provenance(airflow, wandb_run=wandb_path))
+                        metrics={"rows": rows}, provenance=provenance(run_ids, wandb_run=wandb_path))
     ref = commit_manifest(store, manifest)
     return summary(manifest, ref)
 
 
 def _track(transfer_id: str, table: pd.DataFrame, store: ObjectStore, heatmap: ObjectRef,
-           request: TransferRequest, airflow: dict | None) -> str:
-    from PIL import Image
-
+           request: TransferRequest, run_ids: RunIds | None) -> str:
     from fnlib.tracking.wandb_run import tracked_run
 
     with tracked_run("transfer", f"transfer-{transfer_id}",
-                     group=(airflow or {}).get("run_id") or f"cli-{transfer_id}",
+                     group=(run_ids or {}).get("run_id") or f"cli-{transfer_id}",
                      config={"transfer_id": transfer_id, "request": asdict(request),
-                             "airflow": airflow or {}}, tags=("transfer",)) as run:
-        import wandb
-
-        run.run.log({"transfer_table": wandb.Table(dataframe=table.astype(str)),
-                     "transfer_heatmap": wandb.Image(Image.open(io.BytesIO(store.get_bytes(heatmap))))})
+                             "airflow": run_ids or {}}, tags=("transfer",)) as run:
+        run.log_table("transfer_table", table.astype(str))
+        run.log_image("transfer_heatmap", store.get_bytes(heatmap))
         return run.path
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypedDict
 
 import pandas as pd
 
@@ -28,8 +29,22 @@ from fnlib import settings
 from fnlib.data import schema
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
-from fnlib.stages.common import content_id, read_split, request_from_params, resolve
-from fnlib.storage.manifest import Manifest, commit_manifest, find_manifest, object_key, parent_link
+from fnlib.stages.common import (
+    RefDict,
+    Run,
+    RunIds,
+    StageRequest,
+    content_id,
+    read_split,
+    resolve,
+)
+from fnlib.storage.manifest import (
+    Manifest,
+    commit_manifest,
+    find_manifest_or_none,
+    object_key,
+    parent_link,
+)
 from fnlib.storage.objects import ObjectRef, ObjectStore
 
 log = logging.getLogger(__name__)
@@ -38,15 +53,15 @@ GRIDS = ("default", "small")
 
 
 @dataclass
-class TuneRequest:
-    dataset_id: str | None = None
+class TuneGrid(StageRequest):
+    """What is tuned and how it is scored: shared by a tuning run and a transfer table."""
+
     models: list[str] = field(default_factory=list)
     variants: list[str] = field(default_factory=list)
     grid: str = "default"
     folds: int = 5
     metric: str = "f1"
     seed: int = 42
-    chunks: int | None = None
 
     def __post_init__(self) -> None:
         from fnlib.models.config import MODELS
@@ -65,22 +80,68 @@ class TuneRequest:
             raise InputError(f"metric must be one of {list(METRICS)}, got {self.metric!r}")
         if not 2 <= int(self.folds) <= 20:
             raise InputError(f"folds must be between 2 and 20, got {self.folds}")
+
+    def grid_fields(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(TuneGrid)}
+
+
+@dataclass
+class TuneRequest(TuneGrid):
+    """The fn_tune form / ``fn tune`` flags: a grid on one dataset."""
+
+    what = "tuning"
+
+    dataset_id: str | None = None
+    chunks: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if self.chunks is not None and not 1 <= int(self.chunks) <= 1000:
             raise InputError(f"chunks must be between 1 and 1000 (or empty: one per worker "
                              f"slot), got {self.chunks}")
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> TuneRequest:
-        return request_from_params(cls, params, "tuning")
-
-    @classmethod
-    def for_run(cls, run: dict[str, Any]) -> TuneRequest:
-        """From a DAG run: its params; without a dataset id, the dataset whose Asset event
-        triggered the run."""
+    def run_params(cls, run: Run | Mapping[str, Any],
+                   item: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Without a dataset id, the dataset whose Asset event triggered the run."""
         params = dict(run["params"])
         params["dataset_id"] = params.get("dataset_id") or run.get("triggered_by", {}).get(
             "dataset_id")
-        return cls.from_params(params)
+        return params
+
+
+class Planned(TypedDict):
+    """:func:`plan`'s result, handed to every featurize/score task and to reduce."""
+
+    tuning_id: str
+    dataset_id: str
+    dataset_manifest: RefDict
+    request: dict[str, Any]
+    configs: list[dict[str, Any]]
+    feature_configs: list[dict[str, Any]]
+    chunks: list[Chunk]
+
+
+class Chunk(TypedDict):
+    label: str
+    configs: list[dict[str, Any]]
+
+
+class Featurized(TypedDict):
+    feature_key: str
+    folds: int
+    n_features: list[int]
+
+
+class Tuned(TypedDict):
+    """The committed tuning: the best configuration and where the leaderboard is."""
+
+    tuning_id: str
+    dataset_id: str
+    manifest: RefDict
+    manifest_uri: str
+    best: dict[str, Any]
+    metric: str
 
 
 def build_grid(request: TuneRequest) -> list[Any]:
@@ -93,7 +154,7 @@ def build_grid(request: TuneRequest) -> list[Any]:
     return grid
 
 
-def plan(store: ObjectStore, request: TuneRequest, slots: int = 1) -> dict[str, Any]:
+def plan(store: ObjectStore, request: TuneRequest, slots: int = 1) -> Planned:
     """Resolve the dataset, build the grid and chunk it (``request.chunks``, else
     :func:`~fnlib.models.chunking.default_chunks` for ``slots`` worker slots)."""
     from fnlib.models.chunking import chunk_grid, chunk_label, default_chunks
@@ -126,15 +187,15 @@ def plan(store: ObjectStore, request: TuneRequest, slots: int = 1) -> dict[str, 
     }
 
 
-def _fold_features(store: ObjectStore, planned: dict[str, Any], config: Any,
-                   airflow: dict | None = None) -> list[Any]:
+def _fold_features(store: ObjectStore, planned: Planned, config: Any,
+                   run_ids: RunIds | None = None) -> list[Any]:
     from fnlib.models.feature_store import FeatureBucket, FeatureCache, fold_features_for
 
     request = planned["request"]
     dataset_ref = ObjectRef.from_dict(planned["dataset_manifest"])
     bucket = None
     if settings.feature_store() == "bucket":
-        bucket = FeatureBucket(store, [parent_link(dataset_ref, "dataset")], airflow)
+        bucket = FeatureBucket(store, [parent_link(dataset_ref, "dataset")], run_ids)
 
     def load_train() -> tuple[Any, Any]:
         dataset, _ = resolve(store, "dataset", None, dataset_ref.to_dict())
@@ -146,19 +207,19 @@ def _fold_features(store: ObjectStore, planned: dict[str, Any], config: Any,
                              planned["dataset_id"])
 
 
-def featurize(store: ObjectStore, planned: dict[str, Any], config: dict[str, Any],
-              airflow: dict | None = None) -> dict[str, Any]:
+def featurize(store: ObjectStore, planned: Planned, config: dict[str, Any],
+              run_ids: RunIds | None = None) -> Featurized:
     """Compute (or find stored) the fold features for one feature setting."""
     from fnlib.models.config import ModelConfig
 
     cfg = ModelConfig.from_dict(config)
-    folds = _fold_features(store, planned, cfg, airflow)
+    folds = _fold_features(store, planned, cfg, run_ids)
     return {"feature_key": cfg.feature_key, "folds": len(folds),
             "n_features": [int(f.X_train.shape[1]) for f in folds]}
 
 
-def score_chunk(store: ObjectStore, planned: dict[str, Any], chunk: dict[str, Any],
-                airflow: dict | None = None) -> list[dict[str, Any]]:
+def score_chunk(store: ObjectStore, planned: Planned, chunk: Chunk,
+                run_ids: RunIds | None = None) -> list[dict[str, Any]]:
     """Cross-validate each configuration of ``chunk`` on its shared fold features (read
     once); one result and one W&B run per configuration."""
     from fnlib.models.config import ModelConfig
@@ -169,25 +230,25 @@ def score_chunk(store: ObjectStore, planned: dict[str, Any], chunk: dict[str, An
     if len(keys) != 1:
         raise InputError(f"a chunk must hold configurations of one feature key, got {sorted(keys)}")
     request = planned["request"]
-    folds = _fold_features(store, planned, configs[0], airflow)
+    folds = _fold_features(store, planned, configs[0], run_ids)
     results = []
     for cfg in configs:
         result = score_config(cfg, folds, metric=request["metric"], seed=int(request["seed"]))
-        result["wandb_run"] = _track(planned, cfg, result, airflow)
+        result["wandb_run"] = _track(planned, cfg, result, run_ids)
         log.info("%s %s: mean %s %.4f", cfg.config_id, cfg.label, request["metric"],
                  result["mean"][request["metric"]])
         results.append(result)
     return results
 
 
-def score(store: ObjectStore, planned: dict[str, Any], config: dict[str, Any],
-          airflow: dict | None = None) -> dict[str, Any]:
+def score(store: ObjectStore, planned: Planned, config: dict[str, Any],
+          run_ids: RunIds | None = None) -> dict[str, Any]:
     """Cross-validate one configuration (a chunk of one)."""
-    return score_chunk(store, planned, {"configs": [config]}, airflow)[0]
+    return score_chunk(store, planned, {"label": "", "configs": [config]}, run_ids)[0]
 
 
-def _track(planned: dict[str, Any], cfg: Any, result: dict[str, Any],
-           airflow: dict | None) -> str:
+def _track(planned: Planned, cfg: Any, result: dict[str, Any],
+           run_ids: RunIds | None) -> str:
     """One W&B run for one configuration's result, in the tuning group; its path."""
     from fnlib.tracking.wandb_run import tracked_run
 
@@ -196,7 +257,7 @@ def _track(planned: dict[str, Any], cfg: Any, result: dict[str, Any],
                      group=planned["tuning_id"],
                      config={"model_config": cfg.to_dict(), "config_id": cfg.config_id,
                              "dataset_id": planned["dataset_id"], "folds": request["folds"],
-                             "metric": request["metric"], "airflow": airflow or {}},
+                             "metric": request["metric"], "airflow": run_ids or {}},
                      tags=("tune", cfg.model, cfg.variant)) as run:
         run.use_artifact(ObjectRef.from_dict(planned["dataset_manifest"]).versioned_uri)
         for i, fold in enumerate(result["folds"]):
@@ -215,19 +276,17 @@ def flatten(results: list[Any]) -> list[dict[str, Any]]:
     return flat
 
 
-def reduce(store: ObjectStore, planned: dict[str, Any], results: list[dict[str, Any]],
-           airflow: dict | None = None) -> dict[str, Any]:
+def reduce(store: ObjectStore, planned: Planned, results: list[Any],
+           run_ids: RunIds | None = None) -> Tuned:
     """Leaderboard, best config and the tuning manifest (written last)."""
     from fnlib.models.cv import leaderboard
     from fnlib.tracking.wandb_run import tracked_run
 
     tuning_id = planned["tuning_id"]
-    try:
-        manifest, ref = find_manifest(store, "tuning", tuning_id)
+    committed = find_manifest_or_none(store, "tuning", tuning_id)
+    if committed is not None:
         log.info("tuning %s already committed; keeping it", tuning_id)
-        return _summary(manifest, ref)
-    except InputError:
-        pass
+        return _summary(*committed)
     results = flatten(list(results))
     if len(results) != len(planned["configs"]):
         raise InputError(f"expected {len(planned['configs'])} results, got {len(results)}")
@@ -244,11 +303,9 @@ def reduce(store: ObjectStore, planned: dict[str, Any], results: list[dict[str, 
     }
     with tracked_run("tune-summary", f"{tuning_id}-leaderboard", group=tuning_id,
                      config={"tuning_id": tuning_id, "dataset_id": planned["dataset_id"],
-                             "request": planned["request"], "airflow": airflow or {}},
+                             "request": planned["request"], "airflow": run_ids or {}},
                      tags=("tune",)) as run:
-        import wandb
-
-        run.run.log({"leaderboard": wandb.Table(dataframe=board.astype(str))})
+        run.log_table("leaderboard", board.astype(str))
         run.summary({f"best/{metric}": best["mean"][metric], "best/config_id": best["config_id"]})
         wandb_path = run.path
     dataset_ref = ObjectRef.from_dict(planned["dataset_manifest"])
@@ -262,7 +319,7 @@ def reduce(store: ObjectStore, planned: dict[str, Any], results: list[dict[str, 
         metrics={"metric": metric, "best": {"config": best["config"], "config_id": best["config_id"],
                                             "mean": best["mean"], "std": best["std"]},
                  "n_configs": len(results)},
-        provenance=provenance(airflow, wandb_run=wandb_path,
+        provenance=provenance(run_ids, wandb_run=wandb_path,
                               config_runs={r["config_id"]: r.get("wandb_run") for r in results}),
     )
     ref = commit_manifest(store, manifest)
@@ -273,7 +330,7 @@ def results_by_id(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {r["config_id"]: r for r in results}
 
 
-def _summary(manifest: Manifest, ref: ObjectRef) -> dict[str, Any]:
+def _summary(manifest: Manifest, ref: ObjectRef) -> Tuned:
     return {"tuning_id": manifest.id, "dataset_id": manifest.params["dataset_id"],
             "manifest": ref.to_dict(), "manifest_uri": ref.versioned_uri,
             "best": manifest.metrics["best"], "metric": manifest.metrics["metric"]}

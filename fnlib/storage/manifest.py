@@ -137,10 +137,22 @@ def load_manifest(store: ObjectStore, uri: str, sha256: str | None = None) -> tu
 
 def find_manifest(store: ObjectStore, kind: str, object_id: str) -> tuple[Manifest, ObjectRef]:
     """The committed manifest of ``kind``/``object_id``; a clear error if there is none."""
+    found = find_manifest_or_none(store, kind, object_id)
+    if found is None:
+        key = manifest_key(kind, object_id)
+        raise InputError(f"no {kind} with id {object_id!r} (s3://{store.bucket}/{key} not found)")
+    return found
+
+
+def find_manifest_or_none(store: ObjectStore, kind: str,
+                          object_id: str) -> tuple[Manifest, ObjectRef] | None:
+    """The committed manifest of ``kind``/``object_id``, or None when nothing is committed
+    under that id yet (the content-addressed "already done?" check). A manifest that exists
+    but does not verify is an error, as with :func:`find_manifest`."""
     key = manifest_key(kind, object_id)
     ref = store.head(key)
     if ref is None:
-        raise InputError(f"no {kind} with id {object_id!r} (s3://{store.bucket}/{key} not found)")
+        return None
     manifest = Manifest.from_dict(_json(store.get_bytes(ref), ref.versioned_uri))
     if (manifest.kind, manifest.id) != (kind, object_id):
         raise InputError(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import io
 import logging
 import os
 import re
@@ -49,6 +50,7 @@ _SECRET_KEY = re.compile(
 _SECRET_ENV = ("WANDB_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
 REDACTED = "<redacted>"
 FLUSH_TIMEOUT_S = 30.0
+_ALERT_LEVELS = {"INFO": logging.INFO, "WARN": logging.WARNING, "ERROR": logging.ERROR}
 
 
 class TrackingError(FnError):
@@ -199,6 +201,34 @@ class TrackedRun:
     def log(self, data: Mapping[str, Any], step: int | None = None) -> None:
         """Append one history row."""
         self.run.log(dict(data), step=step)
+
+    def log_table(self, name: str, data: Any, columns: Sequence[str] | None = None) -> None:
+        """Log a table as one history row: a pandas DataFrame, or ``rows`` (lists) with
+        ``columns``."""
+        wandb = _import_wandb()
+        if hasattr(data, "columns"):
+            table = wandb.Table(dataframe=data)
+        else:
+            table = wandb.Table(columns=list(columns or []), data=[list(row) for row in data])
+        self.run.log({name: table})
+
+    def log_image(self, name: str, png: bytes | str | Path) -> None:
+        """Log an image (PNG bytes, or a file path) as one history row."""
+        from PIL import Image
+
+        wandb = _import_wandb()
+        image = Image.open(io.BytesIO(png) if isinstance(png, bytes) else Path(png))
+        self.run.log({name: wandb.Image(image)})
+
+    def alert(self, title: str, text: str, level: str = "WARN") -> None:
+        """Raise an alert: a line in the log always (a warning, or an error for ``ERROR``),
+        and a W&B alert too when online. ``level``: INFO, WARN or ERROR."""
+        if level not in _ALERT_LEVELS:
+            raise InputError(f"alert level must be one of {sorted(_ALERT_LEVELS)}, got {level!r}")
+        log.log(max(_ALERT_LEVELS[level], logging.WARNING), "%s: %s", title, text)
+        if self.mode == "online":
+            wandb = _import_wandb()
+            self.run.alert(title=title, text=text, level=getattr(wandb.AlertLevel, level))
 
     def summary(self, data: Mapping[str, Any]) -> None:
         """Set final values (metrics, ids) on the run summary."""

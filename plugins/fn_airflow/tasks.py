@@ -51,7 +51,9 @@ WANDB_SECRET = ("WANDB_API_KEY",)
 
 
 def run_info(context: Any) -> dict[str, Any]:
-    """The Airflow facts a task body may use, as plain JSON-friendly values."""
+    """The Airflow facts a task body may use, as plain JSON-friendly values (the shape of
+    ``fnlib.stages.common.Run``): stage requests are built from it (``X.for_run(run)``) and
+    ``run["run_ids"]`` is what stages record as the task's identity."""
     ti = context["ti"]
     triggered: dict[str, Any] = {}
     events = context.get("triggering_asset_events")
@@ -62,7 +64,7 @@ def run_info(context: Any) -> dict[str, Any]:
     logical = context.get("logical_date")
     return {
         "params": dict(context["params"]),
-        "ids": {
+        "run_ids": {
             "dag_id": ti.dag_id,
             "run_id": ti.run_id,
             "task_id": ti.task_id,

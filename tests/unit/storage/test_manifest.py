@@ -10,6 +10,7 @@ from fnlib.storage.manifest import (
     Manifest,
     commit_manifest,
     find_manifest,
+    find_manifest_or_none,
     object_key,
     parent_link,
 )
@@ -91,3 +92,14 @@ def test_lineage_detects_tampered_parent(store):
 def test_unknown_dataset_id(store):
     with pytest.raises(InputError, match="no dataset with id 'ds-missing'"):
         find_manifest(store, "dataset", "ds-missing")
+
+
+def test_find_manifest_or_none_is_none_only_for_absent_ids(store):
+    assert find_manifest_or_none(store, "raw", "raw-absent") is None
+    ref = _raw(store)
+    manifest, found = find_manifest_or_none(store, "raw", "raw-1")
+    assert (manifest.kind, manifest.id, found.version_id) == ("raw", "raw-1", ref.version_id)
+    # a manifest under the wrong id is tampering, not "not there yet"
+    store.put_bytes(object_key("raw", "raw-2", "manifest.json"), store.get_bytes(ref))
+    with pytest.raises(InputError, match="modified by hand"):
+        find_manifest_or_none(store, "raw", "raw-2")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from wandb_records import (
     find_run_file,
@@ -185,6 +187,26 @@ def test_config_summary_history_round_trip() -> None:
         (1, 1, 0.6),
         (2, 2, 0.7),
     ]
+
+
+def test_tables_images_and_alerts(caplog: pytest.LogCaptureFixture) -> None:
+    from fnlib.models.plots import confusion_png
+
+    png = confusion_png([[3, 1], [0, 4]])
+    with caplog.at_level(logging.WARNING, logger="fnlib.tracking.wandb_run"), \
+            tracked_run("train", "verbs") as run:
+        run.log_table("rows", [["real", 3, 1], ["fake", 0, 4]], columns=["actual", "r", "f"])
+        run.log_table("frame", pd.DataFrame({"a": ["x", "y"], "b": ["1", "2"]}))
+        run.log_image("confusion", png)
+        run.alert("below floor", "F1 0.4 < 0.6")
+        with pytest.raises(InputError, match="alert level"):
+            run.alert("t", "x", level="LOUD")
+    logged = {k: v for row in history(run.run_file) for k, v in row.items()}
+    assert logged["rows"]["_type"] == "table-file" and logged["rows"]["nrows"] == 2
+    assert logged["frame"]["_type"] == "table-file" and logged["frame"]["ncols"] == 2
+    assert logged["confusion"]["_type"] == "image-file" and logged["confusion"]["format"] == "png"
+    # offline: no W&B alert, but the warning is in the log
+    assert "below floor: F1 0.4 < 0.6" in caplog.messages
 
 
 def test_use_artifact_offline_records_inputs() -> None:
