@@ -23,10 +23,12 @@ W&B runs are disabled here (``--wandb offline`` to keep them): they change no fi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,17 +44,46 @@ PAIRS = {
 }
 
 
-def _pipeline(store: Any, request: Any, grid: str, folds: int) -> dict[str, Any]:
-    """dataset -> default tuning -> train, as ``fn dataset/tune/train`` run it."""
+@contextlib.contextmanager
+def scratch_store(bucket: str, wandb_mode: str = "disabled") -> Iterator[tuple[Any, Path]]:
+    """An object store on a throwaway local S3 endpoint (moto's server on loopback), with W&B
+    ``wandb_mode`` and the feature cache in a new temporary folder: ``(store, folder)``."""
+    work = Path(tempfile.mkdtemp(prefix=f"{bucket}-"))
+    os.environ.update({"WANDB_MODE": wandb_mode, "WANDB_DIR": str(work), "WANDB_SILENT": "true",
+                       "WANDB_X_DISABLE_STATS": "true", "FN_CACHE_DIR": str(work / "cache"),
+                       "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                       "AWS_DEFAULT_REGION": "us-east-1"})
+    from moto.server import ThreadedMotoServer
+
+    from fnlib.storage import ObjectStore
+    from fnlib.storage.client import make_s3_client
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+        store = ObjectStore(make_s3_client(), bucket)
+        store.ensure_bucket(create=True)
+        yield store, work
+    finally:
+        server.stop()
+
+
+def pipeline(store: Any, request: Any, grid: str, folds: int) -> dict[str, Any]:
+    """dataset -> default tuning -> train, as ``fn dataset/tune/train`` run it: the dataset,
+    the tuning's metrics (best configuration, number of configurations), the trained model."""
     from fnlib.stages import train, tune
     from fnlib.stages.dataset import run_all
     from fnlib.stages.transfer import ensure_tuned
+    from fnlib.storage.manifest import find_manifest
 
     ds = run_all(store, request, track_wandb=False)
     tuning_id = ensure_tuned(store, tune.TuneRequest(dataset_id=ds["dataset_id"], grid=grid,
                                                      folds=folds))
     trained = train.train(store, train.TrainRequest(tuning_id=tuning_id, f1_floor=0.0))
-    return {"dataset": ds, "trained": trained, "label": _label(store, trained["model_id"])}
+    return {"dataset": ds, "tuning": find_manifest(store, "tuning", tuning_id)[0].metrics,
+            "trained": trained, "label": _label(store, trained["model_id"])}
 
 
 def _label(store: Any, model_id: str) -> str:
@@ -75,7 +106,7 @@ def part_liar(store: Any, args: argparse.Namespace) -> None:
     print("| data | train / test rows | test accuracy | test F1 (fake) | ROC-AUC | wall |")
     print("|---|---|---|---|---|---|")
     t0 = time.perf_counter()
-    result = _pipeline(store, DatasetRequest(source="liar", path=str(DATA / "liar"),
+    result = pipeline(store, DatasetRequest(source="liar", path=str(DATA / "liar"),
                                              split="predefined"), args.grid, args.folds)
     print(_row("LIAR official test", result, time.perf_counter() - t0), flush=True)
     print(f"model: {result['trained']['model_id']}: {result['label']}")
@@ -101,7 +132,7 @@ def part_articles(store: Any, args: argparse.Namespace, work: Path) -> None:
             frame.loc[frame.index[test_index], "split"] = "test"
             path = work / f"{name}-fold{k}.csv"
             frame.to_csv(path, index=False)
-            result = _pipeline(store, DatasetRequest(source="csv", path=str(path), split="predefined",
+            result = pipeline(store, DatasetRequest(source="csv", path=str(path), split="predefined",
                                                      options={"split_column": "split",
                                                               "id_column": "id"}),
                                args.grid, args.folds)
@@ -156,32 +187,14 @@ def main() -> int:
     if not DATA.is_dir():
         print(f"skipped: {DATA} is absent")
         return 0
-    work = Path(tempfile.mkdtemp(prefix="fn-honest-"))
-    os.environ.update({"WANDB_MODE": args.wandb, "WANDB_DIR": str(work), "WANDB_SILENT": "true",
-                       "WANDB_X_DISABLE_STATS": "true", "FN_CACHE_DIR": str(work / "cache"),
-                       "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                       "AWS_DEFAULT_REGION": "us-east-1"})
-    from moto.server import ThreadedMotoServer
-
-    from fnlib.storage import ObjectStore
-    from fnlib.storage.client import make_s3_client
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
-    store = ObjectStore(make_s3_client(), "fn-honest")
-    store.ensure_bucket(create=True)
     print(f"grid {args.grid}, {args.folds}-fold tuning CV; data {DATA}")
-    try:
+    with scratch_store("fn-honest", args.wandb) as (store, work):
         if "liar" in args.parts:
             part_liar(store, args)
         if "articles" in args.parts:
             part_articles(store, args, work)
         if "transfer" in args.parts:
             part_transfer(store, args)
-    finally:
-        server.stop()
     return 0
 
 

@@ -72,38 +72,29 @@ def _apply(target: dict[str, Any], update: Any) -> None:
         _remove(target, _item_key(item))
 
 
-def run_config(location: str | Path, *, include_internal: bool = False) -> dict[str, Any]:
-    """The run config as logged: the initial config plus every later update, in order.
-
-    W&B's own ``_wandb`` bookkeeping entry is left out unless ``include_internal``.
-    """
-    config: dict[str, Any] = {}
+def _merged(location: str | Path, kind: str, include_internal: bool) -> dict[str, Any]:
+    """The run's ``config`` or ``summary``: its initial value in the run record plus every
+    later update, in order; W&B's own ``_wandb`` entry left out unless ``include_internal``."""
+    merged: dict[str, Any] = {}
     for record in iter_records(find_run_file(location)):
-        kind = record.WhichOneof("record_type")
-        if kind == "run":
-            _apply(config, record.run.config)
-        elif kind == "config":
-            _apply(config, record.config)
+        which = record.WhichOneof("record_type")
+        if which == "run":
+            _apply(merged, getattr(record.run, kind))
+        elif which == kind:
+            _apply(merged, getattr(record, kind))
     if not include_internal:
-        config.pop("_wandb", None)
-    return config
+        merged.pop("_wandb", None)
+    return merged
+
+
+def run_config(location: str | Path, *, include_internal: bool = False) -> dict[str, Any]:
+    """The run config as logged: the initial config plus every later update, in order."""
+    return _merged(location, "config", include_internal)
 
 
 def run_summary(location: str | Path, *, include_internal: bool = False) -> dict[str, Any]:
-    """The run summary after every summary update (explicit and from ``log``), in order.
-
-    W&B's own ``_wandb`` bookkeeping entry is left out unless ``include_internal``.
-    """
-    summary: dict[str, Any] = {}
-    for record in iter_records(find_run_file(location)):
-        kind = record.WhichOneof("record_type")
-        if kind == "run":
-            _apply(summary, record.run.summary)
-        elif kind == "summary":
-            _apply(summary, record.summary)
-    if not include_internal:
-        summary.pop("_wandb", None)
-    return summary
+    """The run summary after every summary update (explicit and from ``log``), in order."""
+    return _merged(location, "summary", include_internal)
 
 
 def _history_value(item: Any) -> Any:
