@@ -32,9 +32,9 @@ from train_bench import CONFIGS  # noqa: E402  (the configurations the training 
 def run_one(name: str, size: int, seed: int, repeats: int) -> dict[str, Any]:
     from fnlib.data import synthetic
     from fnlib.data.prepare import prepare_corpus
-    from fnlib.models import ModelConfig
     from fnlib.models.evaluate import fit_final
     from fnlib.models.explain import explainable_form, score_with_reasons
+    from fnlib.models.specs import ModelConfig
     from fnlib.monitoring.reference import score_texts
 
     prepared = prepare_corpus(synthetic.generate(size, seed=seed), "synthetic")

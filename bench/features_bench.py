@@ -37,8 +37,8 @@ sys.path.insert(0, str(PROJECT))
 
 from fnlib.data import synthetic  # noqa: E402
 from fnlib.data.prepare import prepare_corpus  # noqa: E402
-from fnlib.models import default_grid  # noqa: E402
-from fnlib.models.config import FeatureSettings  # noqa: E402
+from fnlib.models.grids import default_grid  # noqa: E402
+from fnlib.models.specs import FeatureSettings  # noqa: E402
 
 
 def _usage() -> tuple[float, float]:
@@ -55,7 +55,8 @@ def _usage() -> tuple[float, float]:
 
 def featurise(texts: list[str], labels: np.ndarray, settings: dict, prune: bool) -> dict[str, Any]:
     """Runs in a fresh child: clean, count, 5 folds; returns CPU, peak RSS and sizes."""
-    from fnlib.models.features import count_matrix, fold_tfidf, make_folds
+    from fnlib.models.fold_tfidf import count_matrix, fold_tfidf
+    from fnlib.models.folds import make_folds
     from fnlib.text import TextCleaner
 
     feature = FeatureSettings(settings["variant"], settings["vectorizer"])

@@ -28,8 +28,10 @@ sys.path.insert(0, str(PROJECT))
 from fnlib.data import synthetic  # noqa: E402
 from fnlib.data.prepare import prepare_corpus  # noqa: E402
 from fnlib.data.sources import load_source  # noqa: E402
-from fnlib.models import build_fold_features, default_grid, make_folds, score_config  # noqa: E402
-from fnlib.models.config import ModelConfig  # noqa: E402
+from fnlib.models.cv import score_config  # noqa: E402
+from fnlib.models.folds import build_fold_features, make_folds  # noqa: E402
+from fnlib.models.grids import default_grid  # noqa: E402
+from fnlib.models.specs import ModelConfig  # noqa: E402
 from fnlib.text import TextCleaner  # noqa: E402
 
 DEFAULT_SETTINGS = [

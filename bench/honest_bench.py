@@ -87,7 +87,7 @@ def pipeline(store: Any, request: Any, grid: str, folds: int) -> dict[str, Any]:
 
 
 def _label(store: Any, model_id: str) -> str:
-    from fnlib.models.config import ModelConfig
+    from fnlib.models.specs import ModelConfig
     from fnlib.storage.manifest import find_manifest
 
     return ModelConfig.from_dict(find_manifest(store, "model", model_id)[0].params["config"]).label

@@ -46,8 +46,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
 def run_one(name: str, size: int, seed: int) -> dict[str, Any]:
     from fnlib.data import synthetic
     from fnlib.data.prepare import prepare_corpus
-    from fnlib.models import ModelConfig
     from fnlib.models.evaluate import fit_final
+    from fnlib.models.specs import ModelConfig
     from fnlib.monitoring.reference import score_texts
 
     prepared = prepare_corpus(synthetic.generate(size, seed=seed), "synthetic")

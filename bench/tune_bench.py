@@ -42,20 +42,12 @@ sys.path.insert(0, str(PROJECT))
 from fnlib.data import synthetic  # noqa: E402
 from fnlib.data.prepare import prepare_corpus  # noqa: E402
 from fnlib.data.sources import load_source  # noqa: E402
-from fnlib.models import (  # noqa: E402
-    METRICS,
-    FeatureCache,
-    ModelConfig,
-    build_classifier,
-    build_fold_features,
-    build_pipeline,
-    default_grid,
-    fold_features_for,
-    make_folds,
-    score_config,
-    select_best,
-    small_grid,
-)
+from fnlib.models.cv import METRICS, score_config, select_best  # noqa: E402
+from fnlib.models.feature_store import FeatureCache, fold_features_for  # noqa: E402
+from fnlib.models.folds import build_fold_features, make_folds  # noqa: E402
+from fnlib.models.grids import default_grid, small_grid  # noqa: E402
+from fnlib.models.specs import ModelConfig  # noqa: E402
+from fnlib.models.zoo import build_classifier, build_pipeline  # noqa: E402
 from fnlib.text import TextCleaner  # noqa: E402
 
 

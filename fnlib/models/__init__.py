@@ -1,57 +1,20 @@
 """Model zoo, shared-feature cross-validation, final training and evaluation.
 
-- :mod:`fnlib.models.config`    configurations (ids, feature keys, grids) and their Pipelines
-- :mod:`fnlib.models.features`  folds, fold features shared per feature key
+- :mod:`fnlib.models.specs`     what a configuration is (:data:`~fnlib.models.specs.MODELS`,
+  hyperparameters, vectorizer settings) and its ids (``config_id``, ``feature_key``)
+- :mod:`fnlib.models.zoo`       a configuration as a scikit-learn ``Pipeline``
+- :mod:`fnlib.models.grids`     the grids a tuning run tries (``default``, ``small``)
+- :mod:`fnlib.models.folds`     folds, fold features shared per feature key
+- :mod:`fnlib.models.fold_tfidf`  exact per-fold TF-IDF (equal to ``TfidfVectorizer``'s)
 - :mod:`fnlib.models.feature_store`  fold features shared by processes and machines (local
   cache in front of a content-addressed store in the bucket)
+- :mod:`fnlib.models.chunking`  the grid in chunks of configurations sharing one feature key
 - :mod:`fnlib.models.cv`        scoring a configuration on fold features, the leaderboard
 - :mod:`fnlib.models.scoring`   the score of a classifier (one rule for every caller)
 - :mod:`fnlib.models.evaluate`  final fit and held-out evaluation
+- :mod:`fnlib.models.explain`   per-prediction reasons of linear models
+- :mod:`fnlib.models.card`      the model card's explanation and transfer sections
 - :mod:`fnlib.models.plots`     confusion-matrix and curve PNGs (needs matplotlib)
+
+Import names from the module that defines them.
 """
-
-from fnlib.models.config import (
-    MODELS,
-    VARIANTS,
-    FeatureSettings,
-    ModelConfig,
-    build_classifier,
-    build_featurizer,
-    build_pipeline,
-    default_grid,
-    small_grid,
-)
-from fnlib.models.cv import METRICS, leaderboard, score_config, select_best
-from fnlib.models.evaluate import evaluate, fit_final
-from fnlib.models.feature_store import FeatureBucket, FeatureCache, fold_features_for
-from fnlib.models.features import (
-    FoldFeatures,
-    build_all_fold_features,
-    build_fold_features,
-    make_folds,
-)
-
-__all__ = [
-    "METRICS",
-    "MODELS",
-    "VARIANTS",
-    "FeatureBucket",
-    "FeatureCache",
-    "FeatureSettings",
-    "FoldFeatures",
-    "ModelConfig",
-    "build_all_fold_features",
-    "build_classifier",
-    "build_featurizer",
-    "build_fold_features",
-    "build_pipeline",
-    "default_grid",
-    "evaluate",
-    "fit_final",
-    "fold_features_for",
-    "leaderboard",
-    "make_folds",
-    "score_config",
-    "select_best",
-    "small_grid",
-]

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fnlib.errors import InputError
-from fnlib.models.config import ModelConfig
+from fnlib.models.specs import ModelConfig
 
 COST = {"nb": 1.0, "sgd": 1.5, "linsvm": 1.5, "logreg": 2.5, "rf": 9.0}
 """Relative cost of scoring one configuration of each family (k folds: fit, predict, W&B run),

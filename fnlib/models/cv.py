@@ -24,9 +24,10 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
 from fnlib.errors import InputError
-from fnlib.models.config import ModelConfig, build_classifier
-from fnlib.models.features import FoldFeatures
+from fnlib.models.fold_tfidf import FoldFeatures
 from fnlib.models.scoring import positive_scores
+from fnlib.models.specs import ModelConfig
+from fnlib.models.zoo import build_classifier
 
 log = logging.getLogger(__name__)
 

@@ -32,9 +32,10 @@ from sklearn.pipeline import Pipeline
 
 from fnlib.data.schema import FAKE, LABEL, LABEL_NAMES, REAL, TEXT
 from fnlib.errors import InputError
-from fnlib.models.config import ModelConfig, build_pipeline
 from fnlib.models.cv import classification_metrics
 from fnlib.models.scoring import positive_scores
+from fnlib.models.specs import ModelConfig
+from fnlib.models.zoo import build_pipeline
 from fnlib.text.clean import as_documents
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ def fit_final(
     config: ModelConfig | Mapping[str, Any], train_df: pd.DataFrame, seed: int = 0
 ) -> Pipeline:
     """Fit ``config`` on a whole split (columns ``text`` and ``label``); the result has
-    ``predict_proba`` (see :func:`fnlib.models.config.build_classifier`)."""
+    ``predict_proba`` (see :func:`fnlib.models.zoo.build_classifier`)."""
     if not isinstance(config, ModelConfig):
         config = ModelConfig.from_dict(config)
     missing = [c for c in (TEXT, LABEL) if c not in train_df.columns]

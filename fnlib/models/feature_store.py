@@ -1,7 +1,7 @@
 """Fold features shared by processes and machines: a local read-through cache in front of a
 content-addressed feature store in the bucket.
 
-Fold features (:func:`fnlib.models.features.build_fold_features`) are a pure function of an
+Fold features (:func:`fnlib.models.folds.build_fold_features`) are a pure function of an
 *entry*: the training data (``dataset_key``, e.g. the content-addressed dataset id), the
 feature settings (``feature_key``), the folds (``n_folds``, ``seed``) and the featurisation
 code (:data:`FORMAT`). Every machine that asks for the same entry gets the same matrices, so
@@ -43,8 +43,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from fnlib.errors import InputError
-from fnlib.models.config import FeatureSettings, ModelConfig
-from fnlib.models.features import FoldFeatures, build_fold_features, make_folds
+from fnlib.models.fold_tfidf import FoldFeatures
+from fnlib.models.folds import build_fold_features, make_folds
+from fnlib.models.specs import FeatureSettings, ModelConfig
 
 log = logging.getLogger(__name__)
 

@@ -52,7 +52,9 @@ def positive_scores(model: Any, X: Any, *, probability: bool = False) -> np.ndar
     ``probability=True`` in [0, 1]."""
     classes = list(model.classes_)
     if FAKE not in classes or len(classes) != 2:
-        raise InputError(f"expected a fitted binary classifier with label {FAKE}, classes {classes}")
+        raise InputError(
+            f"expected a fitted binary classifier with label {FAKE}, classes {classes}"
+        )
     if _uses_decision_function(model):
         decision = np.asarray(model.decision_function(X), dtype=float)
         if classes[1] != FAKE:  # a binary decision function points at classes_[1]

@@ -174,9 +174,9 @@ def train(store: ObjectStore, request: TrainRequest, run_ids: RunIds | None = No
 def _train(store: ObjectStore, request: TrainRequest, run_ids: RunIds | None) -> Trained:
     import joblib
 
-    from fnlib.models.config import ModelConfig
     from fnlib.models.evaluate import evaluate, fit_final
     from fnlib.models.plots import confusion_png, curves_png
+    from fnlib.models.specs import ModelConfig
     from fnlib.tracking.wandb_run import tracked_run
 
     dataset, dataset_ref, config_dict, parents = _inputs(store, request)

@@ -64,8 +64,8 @@ class TuneGrid(StageRequest):
     seed: int = 42
 
     def __post_init__(self) -> None:
-        from fnlib.models.config import MODELS
         from fnlib.models.cv import METRICS
+        from fnlib.models.specs import MODELS
         from fnlib.text.clean import VARIANTS
 
         self.models = list(self.models or MODELS)
@@ -145,7 +145,7 @@ class Tuned(TypedDict):
 
 
 def build_grid(request: TuneRequest) -> list[Any]:
-    from fnlib.models.config import default_grid, small_grid
+    from fnlib.models.grids import default_grid, small_grid
 
     grid_fn = small_grid if request.grid == "small" else default_grid
     grid = grid_fn(models=tuple(request.models), variants=tuple(request.variants))
@@ -210,7 +210,7 @@ def _fold_features(store: ObjectStore, planned: Planned, config: Any,
 def featurize(store: ObjectStore, planned: Planned, config: dict[str, Any],
               run_ids: RunIds | None = None) -> Featurized:
     """Compute (or find stored) the fold features for one feature setting."""
-    from fnlib.models.config import ModelConfig
+    from fnlib.models.specs import ModelConfig
 
     cfg = ModelConfig.from_dict(config)
     folds = _fold_features(store, planned, cfg, run_ids)
@@ -222,8 +222,8 @@ def score_chunk(store: ObjectStore, planned: Planned, chunk: Chunk,
                 run_ids: RunIds | None = None) -> list[dict[str, Any]]:
     """Cross-validate each configuration of ``chunk`` on its shared fold features (read
     once); one result and one W&B run per configuration."""
-    from fnlib.models.config import ModelConfig
     from fnlib.models.cv import score_config
+    from fnlib.models.specs import ModelConfig
 
     configs = [ModelConfig.from_dict(c) for c in chunk["configs"]]
     keys = {c.feature_key for c in configs}

@@ -8,7 +8,7 @@ import math
 import pytest
 import wandb_records as records
 
-from fnlib.models.config import ModelConfig
+from fnlib.models.specs import ModelConfig
 from fnlib.registry import current_champion, load_model
 from fnlib.stages.dataset import DatasetRequest, run_all
 from fnlib.storage.lineage import walk_lineage
@@ -126,9 +126,9 @@ def test_dag_leaderboard_equals_the_library_paths_bit_for_bit(tune_run, fn_bucke
                                                               monkeypatch):
     """The chunked DAG, the per-configuration stage path and the pure library (no stages, no
     store, no cache) rank the same configurations with exactly the same scores."""
-    from fnlib.models import features as features_module
+    from fnlib.models import feature_store
     from fnlib.models.cv import leaderboard, score_config
-    from fnlib.models.features import build_all_fold_features, make_folds
+    from fnlib.models.folds import build_all_fold_features, make_folds
     from fnlib.stages import tune
     from fnlib.stages.common import read_split, resolve
 
@@ -149,7 +149,7 @@ def test_dag_leaderboard_equals_the_library_paths_bit_for_bit(tune_run, fn_bucke
     # one configuration per call, on a machine with an empty local cache: the fold features
     # come from the bucket's feature store (building them is made impossible)
     monkeypatch.setenv("FN_CACHE_DIR", str(tmp_path / "another-machine"))
-    monkeypatch.setattr(features_module, "build_fold_features", _no_build)
+    monkeypatch.setattr(feature_store, "build_fold_features", _no_build)
     per_config = [tune.score(fn_bucket, planned, c) for c in planned["configs"]]
 
     for results in (library, per_config):

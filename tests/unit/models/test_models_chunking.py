@@ -6,7 +6,7 @@ import pytest
 
 from fnlib.errors import InputError
 from fnlib.models.chunking import LABEL_MAX, chunk_grid, chunk_label, cost, default_chunks
-from fnlib.models.config import default_grid, small_grid
+from fnlib.models.grids import default_grid, small_grid
 
 GRID = default_grid()  # 40 configurations, 4 feature keys
 

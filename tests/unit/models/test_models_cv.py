@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from fnlib.errors import InputError
-from fnlib.models.config import ModelConfig
 from fnlib.models.cv import METRICS, leaderboard, score_config, select_best
-from fnlib.models.features import build_fold_features, make_folds
+from fnlib.models.folds import build_fold_features, make_folds
+from fnlib.models.specs import ModelConfig
 
 
 @pytest.fixture(scope="module")

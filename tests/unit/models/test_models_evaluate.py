@@ -18,9 +18,9 @@ from sklearn.metrics import (
 )
 
 from fnlib.errors import InputError
-from fnlib.models.config import ModelConfig
 from fnlib.models.evaluate import MAX_CURVE_POINTS, curves, evaluate, fit_final
 from fnlib.models.scoring import positive_scores
+from fnlib.models.specs import ModelConfig
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_evaluate_matches_sklearn(svm, test_split) -> None:
 
 
 def test_evaluate_ranks_by_the_decision_function_without_proba(split, test_split) -> None:
-    from fnlib.models.config import build_pipeline
+    from fnlib.models.zoo import build_pipeline
 
     texts, y = test_split["text"].tolist(), test_split["label"].to_numpy()
     plain = build_pipeline(ModelConfig("linsvm"), probabilities=False)

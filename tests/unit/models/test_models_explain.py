@@ -9,7 +9,6 @@ from scipy.special import logit
 
 from fnlib.errors import InputError
 from fnlib.models.card import explanation_section
-from fnlib.models.config import ModelConfig
 from fnlib.models.evaluate import fit_final
 from fnlib.models.explain import (
     explain_features,
@@ -20,6 +19,7 @@ from fnlib.models.explain import (
     score_with_reasons,
     top_ngrams,
 )
+from fnlib.models.specs import ModelConfig
 from fnlib.monitoring.reference import score_texts
 
 # what each family's explained score must equal, computed from scikit-learn's own outputs

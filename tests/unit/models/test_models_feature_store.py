@@ -8,30 +8,15 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from fnlib.models.config import FeatureSettings
 from fnlib.models.feature_store import FeatureBucket, FeatureCache, write_features
-from fnlib.models.features import FoldFeatures, build_fold_features, make_folds
+from fnlib.models.fold_tfidf import FoldFeatures
 from fnlib.storage.manifest import find_manifest, object_key
 from fnlib.storage.objects import ObjectRef
 
 PARENT = {"kind": "dataset", "uri": "s3://b/datasets/ds-1/manifest.json?versionId=v",
           "sha256": "0" * 64}
-
-
-def _features(extra: str = "") -> list[FoldFeatures]:
-    texts = [f"word{i % 7} word{i % 3} common {extra}" for i in range(40)]
-    labels = np.array([i % 2 for i in range(40)])
-    return build_fold_features(texts, labels, FeatureSettings("raw", {"min_df": 1}),
-                               make_folds(labels, 2, 0))
-
-
-def _same(a: list[FoldFeatures], b: list[FoldFeatures]) -> bool:
-    return all(x.X_train.shape == y.X_train.shape and x.X_val.shape == y.X_val.shape
-               and (x.X_train != y.X_train).nnz == 0 and (x.X_val != y.X_val).nnz == 0
-               and np.array_equal(x.y_train, y.y_train) for x, y in zip(a, b, strict=True))
 
 
 def _versions(store, prefix: str = "features/") -> list[tuple[str, str]]:
@@ -47,9 +32,11 @@ def _never() -> list[FoldFeatures]:
     raise AssertionError("built although the bucket holds the entry")
 
 
-def test_a_second_machine_fetches_verified_features_instead_of_building(store, tmp_path):
+def test_a_second_machine_fetches_verified_features_instead_of_building(store, tmp_path,
+                                                                         tiny_features,
+                                                                         same_features):
     first = _cache(store, tmp_path, "a")
-    built = first.get_or_build("ds-1", "feat-x", 2, 0, _features)
+    built = first.get_or_build("ds-1", "feat-x", 2, 0, tiny_features)
     assert first.last_status == "built"
     entry = FeatureBucket.entry_id("ds-1", "feat-x", 2, 0)
     manifest, _ = find_manifest(store, "features", entry)
@@ -60,7 +47,7 @@ def test_a_second_machine_fetches_verified_features_instead_of_building(store, t
 
     second = _cache(store, tmp_path, "b")
     fetched = second.get_or_build("ds-1", "feat-x", 2, 0, _never)
-    assert second.last_status == "fetched" and _same(built, fetched)
+    assert second.last_status == "fetched" and same_features(built, fetched)
     local = [second.path_for("ds-1", "feat-x", 2, 0), first.path_for("ds-1", "feat-x", 2, 0)]
     assert local[0].read_bytes() == local[1].read_bytes()
     assert second.get_or_build("ds-1", "feat-x", 2, 0, _never) and second.last_status == "hit"
@@ -71,22 +58,23 @@ def test_a_second_machine_fetches_verified_features_instead_of_building(store, t
     assert _versions(store) == before  # reading writes nothing
 
 
-def test_the_bytes_depend_only_on_the_arrays(tmp_path, monkeypatch):
-    features = _features()
+def test_the_bytes_depend_only_on_the_arrays(tmp_path, monkeypatch, tiny_features):
+    features = tiny_features()
     write_features(features, tmp_path / "one.npz")
     monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)  # another day, another clock
     write_features(features, tmp_path / "two.npz")
     assert (tmp_path / "one.npz").read_bytes() == (tmp_path / "two.npz").read_bytes()
 
 
-def test_a_tampered_entry_is_refused_and_never_overwritten(store, tmp_path, caplog):
-    _cache(store, tmp_path, "a").get_or_build("ds-2", "feat-x", 2, 0, _features)
+def test_a_tampered_entry_is_refused_and_never_overwritten(store, tmp_path, caplog, tiny_features,
+                                                           same_features):
+    _cache(store, tmp_path, "a").get_or_build("ds-2", "feat-x", 2, 0, tiny_features)
     entry = FeatureBucket.entry_id("ds-2", "feat-x", 2, 0)
     manifest, manifest_ref = find_manifest(store, "features", entry)
     good = manifest.objects["folds"]
     # someone replaces the data and points the manifest at it, keeping the old checksum
     other = tmp_path / "other.npz"
-    write_features(_features("tampered"), other)
+    write_features(tiny_features(extra="tampered"), other)
     forged = store.client.put_object(Bucket=store.bucket, Key=good.key, Body=other.read_bytes())
     manifest.objects["folds"] = ObjectRef(good.bucket, good.key, forged["VersionId"], good.sha256,
                                           good.size)
@@ -94,14 +82,14 @@ def test_a_tampered_entry_is_refused_and_never_overwritten(store, tmp_path, capl
     before = _versions(store)
 
     cache = _cache(store, tmp_path, "b")
-    features = cache.get_or_build("ds-2", "feat-x", 2, 0, _features)
-    assert cache.last_status == "rebuilt" and _same(features, _features())
+    features = cache.get_or_build("ds-2", "feat-x", 2, 0, tiny_features)
+    assert cache.last_status == "rebuilt" and same_features(features, tiny_features())
     assert "refusing fold features" in caplog.text and f"features/{entry}/" in caplog.text
     assert _versions(store) == before  # the bad entry is left for a person to look at
-    assert not _same(features, _features("tampered"))
+    assert not same_features(features, tiny_features(extra="tampered"))
 
 
-def test_racing_writers_leave_one_version(store, tmp_path):
+def test_racing_writers_leave_one_version(store, tmp_path, tiny_features, same_features):
     """Three machines miss at once, all build, all publish: one data version, one manifest."""
     n = 3
     barrier = threading.Barrier(n)
@@ -113,7 +101,7 @@ def test_racing_writers_leave_one_version(store, tmp_path):
 
         def build() -> list[FoldFeatures]:
             barrier.wait(timeout=30)  # everyone has missed the bucket before anyone writes
-            return _features()
+            return tiny_features()
 
         results[i] = cache.get_or_build("ds-3", "feat-x", 2, 0, build)
         statuses[i] = cache.last_status
@@ -124,26 +112,26 @@ def test_racing_writers_leave_one_version(store, tmp_path):
     for t in threads:
         t.join(timeout=60)
     assert statuses == dict.fromkeys(range(n), "built")
-    assert all(_same(results[0], results[i]) for i in range(n))
+    assert all(same_features(results[0], results[i]) for i in range(n))
     keys = [key for key, _ in _versions(store)]
     entry = FeatureBucket.entry_id("ds-3", "feat-x", 2, 0)
     assert sorted(keys) == [f"features/{entry}/folds.npz", f"features/{entry}/manifest.json"]
 
 
-def test_a_writer_with_different_bytes_keeps_its_own_copy(store, tmp_path):
+def test_a_writer_with_different_bytes_keeps_its_own_copy(store, tmp_path, tiny_features):
     """A machine whose floats differ (a different CPU) loses the race: written once."""
     first = _cache(store, tmp_path, "a")
-    first.get_or_build("ds-4", "feat-x", 2, 0, _features)
+    first.get_or_build("ds-4", "feat-x", 2, 0, tiny_features)
     entry = FeatureBucket.entry_id("ds-4", "feat-x", 2, 0)
     before = _versions(store)
     other = tmp_path / "other.npz"
-    write_features(_features("different"), other)
+    write_features(tiny_features(extra="different"), other)
     assert FeatureBucket(store, [PARENT]).publish(entry, other, {}) is None
     assert _versions(store) == before
 
 
 @pytest.mark.parametrize("mode", ["local"])
-def test_without_the_bucket_nothing_is_written(store, tmp_path, monkeypatch, mode):
+def test_without_the_bucket_nothing_is_written(store, tmp_path, monkeypatch, mode, tiny_features):
     from fnlib import settings
 
     monkeypatch.setenv("FN_FEATURE_STORE", mode)
@@ -152,5 +140,5 @@ def test_without_the_bucket_nothing_is_written(store, tmp_path, monkeypatch, mod
     with pytest.raises(ValueError, match="FN_FEATURE_STORE"):
         settings.feature_store()
     cache = FeatureCache(tmp_path)
-    cache.get_or_build("ds-5", "feat-x", 2, 0, _features)
+    cache.get_or_build("ds-5", "feat-x", 2, 0, tiny_features)
     assert cache.last_status == "built" and _versions(store) == []

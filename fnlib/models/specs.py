@@ -1,4 +1,4 @@
-"""The model zoo: what a configuration is, how it is identified and how it becomes a Pipeline.
+"""What a model configuration is and how it is identified.
 
 A :class:`ModelConfig` names a classifier (:data:`MODELS`), a text variant
 (:data:`fnlib.text.VARIANTS`), vectorizer settings (:data:`VECTORIZER_DEFAULTS`) and classifier
@@ -7,66 +7,33 @@ with their defaults and values normalised (``C=1`` becomes ``1.0``), so equal co
 always have equal :attr:`~ModelConfig.config_id`. Configurations with the same text variant and
 vectorizer settings share one :attr:`~ModelConfig.feature_key` and therefore their fold features.
 
-Every model is one scikit-learn ``Pipeline`` with the steps ``("text", TextCleaner)``,
-``("vec", TfidfVectorizer)`` and ``("clf", classifier)``; see :func:`build_pipeline`.
-
-Zoo notes:
-
-``nb``      ``MultinomialNB``.
-``linsvm``  ``LinearSVC``; wrapped in ``CalibratedClassifierCV(cv=3)`` only when probabilities
-            are requested (never ``SVC(kernel="linear", probability=True)``: far slower).
-``sgd``     ``SGDClassifier``; with the default hinge loss it has no ``predict_proba``, so it is
-            calibrated like ``linsvm`` when probabilities are requested.
-``rf``      ``RandomForestClassifier(n_jobs=1)`` behind a chi-squared selection of the
-            ``select_k`` best TF-IDF columns (fitted on the training data only). Forests on
-            100k+ sparse columns spend their time scanning columns that are almost never
-            chosen; the selection makes a fit ~5x faster at the same F1 and keeps 45k
-            article-length documents trainable. ``select_k=None`` disables it. Trees are
-            bounded by ``min_samples_leaf`` (default 2): fully grown trees on noisy labels
-            (LIAR) take ~3x longer to fit for a worse ROC AUC.
-``logreg``  ``LogisticRegression(solver="liblinear")``: the fastest solver on sparse text.
+:mod:`fnlib.models.zoo` turns a configuration into a scikit-learn Pipeline;
+:mod:`fnlib.models.grids` lists the configurations a tuning run tries.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.feature_selection import SelectKBest, chi2
-from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.naive_bayes import MultinomialNB
-from sklearn.pipeline import Pipeline
-from sklearn.svm import LinearSVC
 
 from fnlib.errors import InputError
-from fnlib.text.clean import VARIANTS, TextCleaner
-
-log = logging.getLogger(__name__)
+from fnlib.text.clean import VARIANTS
 
 __all__ = [
     "MODELS",
-    "Chi2TopK",
-    "ParamSpec",
     "PARAM_SPECS",
     "VARIANTS",
     "VECTORIZER_DEFAULTS",
     "FeatureSettings",
     "ModelConfig",
-    "build_classifier",
-    "build_featurizer",
-    "build_pipeline",
-    "build_vectorizer",
-    "default_grid",
-    "small_grid",
+    "ParamSpec",
+    "vectorizer_settings",
 ]
 
 MODELS = ("nb", "linsvm", "sgd", "rf", "logreg")
@@ -171,16 +138,6 @@ def _canonical(
         (name, spec.normalise(f"{section}.{name}", given.get(name, spec.default)))
         for name, spec in sorted(specs.items())
     )
-
-
-class Chi2TopK(SelectKBest):
-    """``SelectKBest(chi2, k)`` that quietly keeps every column when there are fewer than k."""
-
-    def __init__(self, score_func: Any = chi2, *, k: int = 5000):
-        super().__init__(score_func=score_func, k=k)
-
-    def _check_params(self, X: Any, y: Any) -> None:
-        return None
 
 
 def _short_hash(prefix: str, payload: Any) -> str:
@@ -325,133 +282,8 @@ class ModelConfig:
         return f"{' '.join([self.model, *shown])} | {self.features.label}"
 
 
-def build_vectorizer(
-    settings: Mapping[str, Any] | FeatureSettings | ModelConfig,
-) -> TfidfVectorizer:
-    """The ``TfidfVectorizer`` for vectorizer settings (a mapping, FeatureSettings or config)."""
-    if isinstance(settings, FeatureSettings | ModelConfig):
-        values = dict(settings.vectorizer)
-    else:
-        values = dict(_canonical("vectorizer", settings, _VECTORIZER_SPECS))
-    return TfidfVectorizer(
-        ngram_range=(1, int(values["ngram_max"])),
-        sublinear_tf=bool(values["sublinear_tf"]),
-        min_df=int(values["min_df"]),
-        max_features=values["max_features"],
-        dtype=np.float64,
-    )
-
-
-def build_featurizer(config: ModelConfig | FeatureSettings) -> Pipeline:
-    """``Pipeline([("text", TextCleaner), ("vec", TfidfVectorizer)])`` for a configuration."""
-    return Pipeline(
-        [("text", TextCleaner(variant=config.variant)), ("vec", build_vectorizer(config))]
-    )
-
-
-def build_classifier(config: ModelConfig, seed: int = 0, probabilities: bool = False) -> Any:
-    """The (unfitted) classifier of ``config``, seeded with ``seed``.
-
-    With ``probabilities=True`` the result always has ``predict_proba``: classifiers without it
-    (``linsvm``, ``sgd`` with hinge or perceptron-like losses) are wrapped in
-    ``CalibratedClassifierCV(cv=3)``.
-    """
-    p = config.param_dict
-    model = config.model
-    if model == "nb":
-        clf: Any = MultinomialNB(alpha=p["alpha"])
-    elif model == "linsvm":
-        clf = LinearSVC(C=p["C"], class_weight=p["class_weight"], max_iter=5000, random_state=seed)
-    elif model == "sgd":
-        clf = SGDClassifier(
-            loss=p["loss"],
-            alpha=p["alpha"],
-            penalty=p["penalty"],
-            class_weight=p["class_weight"],
-            random_state=seed,
-        )
-    elif model == "rf":
-        forest = RandomForestClassifier(
-            n_estimators=p["n_estimators"],
-            max_depth=p["max_depth"],
-            min_samples_leaf=p["min_samples_leaf"],
-            max_features=p["max_features"],
-            class_weight=p["class_weight"],
-            n_jobs=1,
-            random_state=seed,
-        )
-        if p["select_k"] is None:
-            clf = forest
-        else:
-            clf = Pipeline([("select", Chi2TopK(k=p["select_k"])), ("forest", forest)])
-    else:  # logreg; ModelConfig has validated the name
-        clf = LogisticRegression(
-            C=p["C"],
-            class_weight=p["class_weight"],
-            solver="liblinear",
-            max_iter=1000,
-            random_state=seed,
-        )
-    if probabilities and not hasattr(clf, "predict_proba"):
-        return CalibratedClassifierCV(clf, cv=3)
-    return clf
-
-
-def build_pipeline(config: ModelConfig, seed: int = 0, probabilities: bool = False) -> Pipeline:
-    """The full model: ``text`` -> ``vec`` -> ``clf``; see :func:`build_classifier`."""
-    featurizer = build_featurizer(config)
-    return Pipeline([*featurizer.steps, ("clf", build_classifier(config, seed, probabilities))])
-
-
-_GRID_VECTORIZERS: tuple[dict[str, Any], ...] = (
-    {"ngram_max": 1, "sublinear_tf": True, "min_df": 2},
-    {"ngram_max": 2, "sublinear_tf": True, "min_df": 2},
-)
-_GRID_PARAMS: dict[str, tuple[dict[str, Any], ...]] = {
-    "nb": ({"alpha": 0.1}, {"alpha": 1.0}),
-    "linsvm": ({"C": 0.3}, {"C": 1.0}),
-    "sgd": ({"alpha": 1e-5}, {"alpha": 1e-4}),
-    "rf": ({"min_samples_leaf": 2}, {"min_samples_leaf": 5}),
-    "logreg": ({"C": 1.0}, {"C": 10.0}),
-}
-
-
-def _grid(
-    models: tuple[str, ...] | list[str],
-    variants: tuple[str, ...] | list[str],
-    vectorizers: tuple[dict[str, Any], ...],
-    per_model: int | None,
-) -> list[ModelConfig]:
-    unknown = [m for m in models if m not in MODELS]
-    if unknown:
-        raise InputError(f"unknown model(s) {unknown}; valid models: {', '.join(MODELS)}")
-    bad = [v for v in variants if v not in VARIANTS]
-    if bad:
-        raise InputError(f"unknown text variant(s) {bad}; valid variants: {', '.join(VARIANTS)}")
-    if not models or not variants:
-        raise InputError("a grid needs at least one model and one text variant")
-    return [
-        ModelConfig(model, variant, vectorizer, params)
-        for model in dict.fromkeys(models)
-        for variant in dict.fromkeys(variants)
-        for vectorizer in vectorizers
-        for params in _GRID_PARAMS[model][:per_model]
-    ]
-
-
-def default_grid(
-    models: tuple[str, ...] | list[str] = MODELS,
-    variants: tuple[str, ...] | list[str] = VARIANTS,
-) -> list[ModelConfig]:
-    """Models x variants x {unigram, uni+bigram} x 2 hyperparameter values (40 configs for the
-    full zoo, 4 feature keys)."""
-    return _grid(models, variants, _GRID_VECTORIZERS, None)
-
-
-def small_grid(
-    models: tuple[str, ...] | list[str] = MODELS,
-    variants: tuple[str, ...] | list[str] = VARIANTS,
-) -> list[ModelConfig]:
-    """One configuration per model and feature setting: the first hyperparameter value of
-    :func:`default_grid` (20 configs for the full zoo, 4 feature keys; ``grid=small``)."""
-    return _grid(models, variants, _GRID_VECTORIZERS, 1)
+def vectorizer_settings(given: Mapping[str, Any] | FeatureSettings | ModelConfig) -> dict[str, Any]:
+    """Canonical vectorizer settings (every default filled in) of a mapping or configuration."""
+    if isinstance(given, FeatureSettings | ModelConfig):
+        return dict(given.vectorizer)
+    return dict(_canonical("vectorizer", given, _VECTORIZER_SPECS))

@@ -1,15 +1,10 @@
-"""Fold features: the work every configuration of a grid repeats, done once and shared.
+"""Exact per-fold TF-IDF: every fold's features from one count matrix, equal to
+``TfidfVectorizer``'s bit for bit.
 
-Cross-validating a grid of ``Pipeline(text -> vec -> clf)`` the naive way cleans and vectorises
-the training split again for every configuration and fold. Here the texts are cleaned once per
-text variant, and the TF-IDF features of each fold are built once per
-:attr:`~fnlib.models.config.ModelConfig.feature_key` (variant + vectorizer settings); every
-configuration with that key then only fits its classifier (:func:`fnlib.models.cv.score_config`).
-
-:func:`build_fold_features` tokenises the cleaned split once into a count matrix over the whole
-split's vocabulary and derives each fold from it: the fold's vocabulary, ``min_df``,
-``max_features`` and idf come from the fold's training rows only, then its training and
-validation rows are TF-IDF-transformed. That is what fitting a ``TfidfVectorizer`` on the
+:func:`count_matrix` tokenises the cleaned texts once into a count matrix over the whole
+collection's vocabulary; :func:`fold_tfidf` derives one fold from it: the fold's vocabulary,
+``min_df``, ``max_features`` and idf come from the fold's training rows only, then its training
+and validation rows are TF-IDF-transformed. That is what fitting a ``TfidfVectorizer`` on the
 fold's training texts and transforming its validation texts does (terms seen only in validation
 rows are dropped either way), but each document is tokenised once instead of once per fold
 (~4x less featurisation work for 5 folds). The matrices are equal to ``TfidfVectorizer``'s bit
@@ -24,31 +19,23 @@ counts document frequencies per bucket, and terms that certainly occur in fewer 
 ``min_df`` documents never enter the dictionary (:func:`count_matrix`); no fold could keep
 them, so the features stay exact. What remains is the folds themselves (every training row is
 in ``k - 1`` training matrices).
-
-:mod:`fnlib.models.feature_store` shares fold features between processes and machines (mapped
-Airflow tasks): a local cache in front of a content-addressed store in the bucket.
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
-from sklearn.model_selection import StratifiedKFold
 
 from fnlib.errors import InputError
-from fnlib.models.config import FeatureSettings, ModelConfig
-from fnlib.text.clean import TextCleaner
+from fnlib.models.specs import FeatureSettings
 
-log = logging.getLogger(__name__)
+__all__ = ["Fold", "FoldFeatures", "count_matrix", "fold_tfidf"]
 
 Fold = tuple[np.ndarray, np.ndarray]
 
@@ -65,41 +52,6 @@ class FoldFeatures:
     @property
     def n_features(self) -> int:
         return int(self.X_train.shape[1])
-
-
-def _labels(labels: Any) -> np.ndarray:
-    y = np.asarray(labels)
-    if y.ndim != 1 or y.size == 0:
-        raise InputError(f"labels must be a non-empty 1-D sequence, got shape {y.shape}")
-    if not np.isin(y, (0, 1)).all():
-        raise InputError("labels must be 0 (real) or 1 (fake)")
-    return y.astype(np.int64)
-
-
-def make_folds(labels: Any, n_folds: int = 5, seed: int = 0) -> list[Fold]:
-    """Stratified, shuffled, seeded k-fold (train_index, val_index) pairs."""
-    y = _labels(labels)
-    if isinstance(n_folds, bool) or not isinstance(n_folds, int) or n_folds < 2:
-        raise InputError(f"n_folds must be an integer >= 2, got {n_folds!r}")
-    smallest = int(np.bincount(y, minlength=2).min())
-    if smallest < n_folds:
-        raise InputError(
-            f"{n_folds}-fold CV needs at least {n_folds} documents per class; the smallest "
-            f"class has {smallest}. Use fewer folds or more data"
-        )
-    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    return [
-        (train.astype(np.int64), val.astype(np.int64))
-        for train, val in splitter.split(np.zeros((y.size, 1)), y)
-    ]
-
-
-def _settings(config: ModelConfig | FeatureSettings) -> FeatureSettings:
-    if isinstance(config, ModelConfig):
-        return config.features
-    if isinstance(config, FeatureSettings):
-        return config
-    raise InputError(f"expected a ModelConfig or FeatureSettings, got {type(config)!r}")
 
 
 def count_matrix(
@@ -239,56 +191,3 @@ def fold_tfidf(
         X_val=sp.csr_matrix(tfidf.transform(x_val, copy=False)),
         y_val=y[val_idx],
     )
-
-
-def build_fold_features(
-    texts: Sequence[str],
-    labels: Any,
-    config: ModelConfig | FeatureSettings,
-    folds: Sequence[Fold],
-    *,
-    precleaned: bool = False,
-) -> list[FoldFeatures]:
-    """Clean ``texts`` once for the variant, then build every fold's features (see module doc).
-
-    ``precleaned=True`` says ``texts`` already went through ``TextCleaner(variant)``, so texts
-    cleaned once can serve several vectorizer settings.
-    """
-    settings = _settings(config)
-    y = _labels(labels)
-    cleaned = list(texts) if precleaned else TextCleaner(settings.variant).transform(texts)
-    if len(cleaned) != y.size:
-        raise InputError(f"{len(cleaned)} texts but {y.size} labels; they must align")
-    start = time.perf_counter()
-    values = settings.settings
-    # the n-gram dictionary is what grows with the corpus: leave out the terms no fold can keep
-    prune = int(values["min_df"]) if int(values["ngram_max"]) > 1 else 1
-    counts = count_matrix(cleaned, settings, min_df=prune)
-    features = [fold_tfidf(counts, y, fold, settings) for fold in folds]
-    log.info(
-        "fold features %s (%s): %d folds, %d docs, %d terms in %.2fs",
-        settings.feature_key,
-        settings.label,
-        len(features),
-        y.size,
-        counts.shape[1],
-        time.perf_counter() - start,
-    )
-    return features
-
-
-def build_all_fold_features(
-    texts: Sequence[str],
-    labels: Any,
-    configs: Sequence[ModelConfig | FeatureSettings],
-    folds: Sequence[Fold],
-) -> dict[str, list[FoldFeatures]]:
-    """Fold features for every distinct feature key of ``configs``, cleaning once per variant."""
-    by_key = {s.feature_key: s for s in map(_settings, configs)}
-    result: dict[str, list[FoldFeatures]] = {}
-    for variant in dict.fromkeys(s.variant for s in by_key.values()):
-        cleaned = TextCleaner(variant).transform(texts)
-        for key, settings in by_key.items():
-            if settings.variant == variant:
-                result[key] = build_fold_features(cleaned, labels, settings, folds, precleaned=True)
-    return result
