@@ -32,6 +32,8 @@ from fn_airflow.assets import DATASET_ASSET
 from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
 from fn_airflow.tasks import fn_task
 
+from fnlib import catalog
+
 
 @dag(
     dag_id="fn_dataset",
@@ -46,7 +48,7 @@ from fn_airflow.tasks import fn_task
     default_args=DEFAULT_ARGS,
     params={
         "source": Param("synthetic", type="string", title="Source",
-                        enum=["synthetic", "isot", "liar", "fakenewsnet", "csv", "folders", "json"],
+                        enum=list(catalog.SOURCE_NAMES),
                         description="Which corpus layout to read."),
         "path": Param(None, type=["null", "string"], title="Path",
                       description="File or folder of the raw corpus (not needed for "
@@ -63,7 +65,7 @@ from fn_airflow.tasks import fn_task
                        description="Remove agency datelines, URLs and class-identifying metadata."),
         "dedupe": Param(True, type="boolean", title="Remove duplicates",
                         description="Drop exact and normalised-text duplicates before the split."),
-        "split": Param("random", type="string", enum=["random", "predefined"], title="Split",
+        "split": Param("random", type="string", enum=list(catalog.SPLIT_STRATEGIES), title="Split",
                        description="random: stratified, seeded (Test fraction); predefined: the "
                                    "data set's own split (LIAR's files, train/valid/test files, "
                                    "a split column); validation rows join train."),

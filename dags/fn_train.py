@@ -28,6 +28,8 @@ from fn_airflow.assets import MODEL_ASSET, TUNING_ASSET
 from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
 from fn_airflow.tasks import fn_task
 
+from fnlib import catalog
+
 
 @dag(
     dag_id="fn_train",
@@ -55,7 +57,7 @@ from fn_airflow.tasks import fn_task
         "promotion_margin": Param(0.0, type="number", minimum=0, maximum=1,
                                   title="Promotion margin",
                                   description="The challenger must beat the champion by more."),
-        "metric": Param("f1", type="string", enum=["f1", "accuracy", "roc_auc"],
+        "metric": Param("f1", type="string", enum=list(catalog.GATE_METRICS),
                         title="Gate metric"),
         "evaluate_on": Param([], type="array", items={"type": "string"},
                              title="Also evaluate on",

@@ -37,12 +37,10 @@ from fn_airflow.assets import DATASET_ASSET, TUNING_ASSET
 from fn_airflow.defaults import DEFAULT_ARGS, START_DATE, TUNE_MAX_ACTIVE, worker_slots
 from fn_airflow.tasks import fn_task
 
-from fnlib import settings
+from fnlib import catalog, settings
 
-MODELS = ["nb", "linsvm", "sgd", "rf", "logreg"]
-VARIANTS = ["raw", "denoised"]
 # the form's defaults, which Asset-triggered runs use; a deployment may shrink or grow them
-DEFAULTS = {"models": MODELS, "variants": VARIANTS, "grid": "default", "folds": 5, "metric": "f1",
+DEFAULTS = {"models": list(catalog.MODELS), "variants": list(catalog.VARIANTS), "grid": "default", "folds": 5, "metric": "f1",
             **settings.tune_defaults()}
 
 
@@ -61,14 +59,14 @@ DEFAULTS = {"models": MODELS, "variants": VARIANTS, "grid": "default", "folds": 
         "dataset_id": Param(None, type=["null", "string"], title="Dataset id",
                             description="ds-... to tune on; empty = the dataset whose Asset "
                                         "event triggered this run."),
-        "models": Param(DEFAULTS["models"], type="array", items={"type": "string", "enum": MODELS},
+        "models": Param(DEFAULTS["models"], type="array", items={"type": "string", "enum": list(catalog.MODELS)},
                         title="Models", description="Classifiers in the grid."),
-        "variants": Param(DEFAULTS["variants"], type="array", items={"type": "string", "enum": VARIANTS},
+        "variants": Param(DEFAULTS["variants"], type="array", items={"type": "string", "enum": list(catalog.VARIANTS)},
                           title="Text variants", description="raw and/or denoised text."),
-        "grid": Param(DEFAULTS["grid"], type="string", enum=["default", "small"], title="Grid size",
+        "grid": Param(DEFAULTS["grid"], type="string", enum=list(catalog.GRIDS), title="Grid size",
                       description="small = one configuration per model and feature setting."),
         "folds": Param(DEFAULTS["folds"], type="integer", minimum=2, maximum=20, title="CV folds"),
-        "metric": Param(DEFAULTS["metric"], type="string", enum=["f1", "accuracy", "precision", "recall", "roc_auc"],
+        "metric": Param(DEFAULTS["metric"], type="string", enum=list(catalog.TUNING_METRICS),
                         title="Selection metric"),
         "seed": Param(42, type="integer", minimum=0, title="Seed"),
         "chunks": Param(None, type=["null", "integer"], minimum=1, maximum=1000,

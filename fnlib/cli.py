@@ -25,7 +25,7 @@ import os
 import sys
 from typing import Any
 
-from fnlib import settings
+from fnlib import catalog, settings
 from fnlib.errors import FnError, InputError
 
 log = logging.getLogger("fnlib.cli")
@@ -88,9 +88,7 @@ def _dataset_request(args: argparse.Namespace):
 
 
 def _add_dataset_args(p: argparse.ArgumentParser) -> None:
-    from fnlib.data.schema import SOURCE_NAMES
-
-    p.add_argument("--source", default="synthetic", choices=list(SOURCE_NAMES),
+    p.add_argument("--source", default="synthetic", choices=list(catalog.SOURCE_NAMES),
                    help="corpus layout (default: synthetic, generated offline): isot (Fake.csv + "
                         "True.csv), liar (train/valid/test.tsv), fakenewsnet ({collection}_{fake,"
                         "real}.csv), csv (a file or train/valid/test.csv), folders (<class>/*.txt, "
@@ -102,7 +100,7 @@ def _add_dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-docs", type=int, default=2000, help="synthetic documents (default 2000)")
     p.add_argument("--no-scrub", action="store_true", help="keep source markers and metadata")
     p.add_argument("--no-dedupe", action="store_true", help="keep duplicate texts")
-    p.add_argument("--split", default="random", choices=["random", "predefined"],
+    p.add_argument("--split", default="random", choices=list(catalog.SPLIT_STRATEGIES),
                    help="random: stratified seeded split (--test-size); predefined: the data "
                         "set's own split (LIAR's files, split files, split_column/split_field); "
                         "validation rows join train, the test split is the published one")
@@ -364,11 +362,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tune", help="grid search in this process (no Airflow)")
     p.add_argument("--dataset-id", required=True, help="ds-... to tune on")
-    p.add_argument("--models", help="comma-separated subset of nb,linsvm,sgd,rf,logreg")
-    p.add_argument("--variants", help="comma-separated subset of raw,denoised")
-    p.add_argument("--grid", default="default", choices=["default", "small"])
+    p.add_argument("--models", help=f"comma-separated subset of {','.join(catalog.MODELS)}")
+    p.add_argument("--variants", help=f"comma-separated subset of {','.join(catalog.VARIANTS)}")
+    p.add_argument("--grid", default="default", choices=list(catalog.GRIDS))
     p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--metric", default="f1", choices=["f1", "accuracy", "precision", "recall", "roc_auc"])
+    p.add_argument("--metric", default="f1", choices=list(catalog.TUNING_METRICS))
     p.add_argument("--seed", type=int, default=42)
     p.set_defaults(func=cmd_tune)
 

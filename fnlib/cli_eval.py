@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from fnlib import catalog
 from fnlib.errors import FnError
 
 
@@ -118,7 +119,7 @@ def add_commands(sub: Any) -> None:
                    help="readable names for the table, e.g. ds-a=gossipcop,ds-b=politifact")
     p.add_argument("--models", help="comma-separated subset of nb,linsvm,sgd,rf,logreg for the grid")
     p.add_argument("--variants", help="comma-separated subset of raw,denoised for the grid")
-    p.add_argument("--grid", default="default", choices=["default", "small"])
+    p.add_argument("--grid", default="default", choices=list(catalog.GRIDS))
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=42)
     p.set_defaults(func=cmd_transfer)

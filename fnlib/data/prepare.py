@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fnlib.catalog import SPLIT_STRATEGIES
 from fnlib.data.dedupe import dedupe as dedupe_corpus
 from fnlib.data.errors import CorpusError, Problem
 from fnlib.data.neardup import DEFAULT_THRESHOLD, drop_near_duplicates
@@ -37,7 +38,6 @@ from fnlib.data.scrub import ScrubOptions
 from fnlib.data.scrub import scrub as scrub_corpus
 from fnlib.data.split import (
     SPLIT_COLUMN,
-    STRATEGIES,
     check_predefined,
     predefined_assignment,
     split_predefined,
@@ -100,8 +100,8 @@ def prepare_corpus(
     column) only make error messages about a predefined split point at the right place.
     """
     options = options or PrepareOptions()
-    if options.split not in STRATEGIES:
-        raise InputError(f"split must be one of {list(STRATEGIES)}, got {options.split!r}")
+    if options.split not in SPLIT_STRATEGIES:
+        raise InputError(f"split must be one of {list(SPLIT_STRATEGIES)}, got {options.split!r}")
     where = origin or source
     report: dict[str, Any] = {
         "source": source,

@@ -5,7 +5,7 @@ A corpus is a pandas DataFrame with one row per document:
 - ``id``     str, unique, stable across re-reads of the same input (e.g. ``liar:2635.json``)
 - ``text``   str, the document text the model sees
 - ``label``  int, ``1`` = fake, ``0`` = real
-- ``source`` str, the source name (one of :data:`SOURCE_NAMES`)
+- ``source`` str, the source name (one of :data:`fnlib.catalog.SOURCE_NAMES`)
 - ``meta_*`` optional metadata columns (subject, date, url, ...). They never reach a model:
   the leakage scrub drops them and reports which ones identified the class.
 
@@ -27,7 +27,3 @@ LABEL_NAMES = {REAL: "real", FAKE: "fake"}
 CORE_COLUMNS = (ID, TEXT, LABEL, SOURCE)
 SPLIT_COLUMNS = (ID, TEXT, LABEL)
 
-SOURCE_NAMES = ("synthetic", "isot", "liar", "fakenewsnet", "csv", "folders", "json")
-"""Every source layout, in the order forms and ``fn dataset --help`` show them; the loaders are
-``fnlib.data.sources.SOURCES``. ``synthetic`` is generated and takes no path."""
-SOURCES_NEEDING_PATH = tuple(s for s in SOURCE_NAMES if s != "synthetic")

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from fnlib import settings
+from fnlib.catalog import SOURCE_NAMES
 from fnlib.data import synthetic
 from fnlib.data.articles import load_folders, load_json
 from fnlib.data.csvfile import load_csv
@@ -48,7 +49,7 @@ from fnlib.data.reading import (  # noqa: F401  (re-exported: the loaders' share
     require_dir,
     require_file,
 )
-from fnlib.data.schema import FAKE, REAL, SOURCE_NAMES
+from fnlib.data.schema import FAKE, REAL
 from fnlib.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -242,9 +243,9 @@ SOURCES: dict[str, Callable[..., pd.DataFrame]] = {
     "json": load_json,
 }
 """Source name -> loader. Every loader takes the data path first (``synthetic`` takes none).
-The names are :data:`fnlib.data.schema.SOURCE_NAMES` (the one list the CLI and forms use)."""
+The names are :data:`fnlib.catalog.SOURCE_NAMES` (the one list the CLI and forms use)."""
 if tuple(SOURCES) != SOURCE_NAMES:  # pragma: no cover - a programming error, caught on import
-    raise RuntimeError(f"SOURCES {tuple(SOURCES)} must equal schema.SOURCE_NAMES {SOURCE_NAMES}")
+    raise RuntimeError(f"SOURCES {tuple(SOURCES)} must equal catalog.SOURCE_NAMES {SOURCE_NAMES}")
 
 
 def load_source(name: str, path: str | Path | None = None, **options: Any) -> pd.DataFrame:

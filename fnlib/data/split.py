@@ -25,7 +25,6 @@ from fnlib.errors import InputError
 
 log = logging.getLogger(__name__)
 
-STRATEGIES = ("random", "predefined")
 SPLIT_COLUMN = META_PREFIX + "split"
 """The corpus column in which loaders record each row's published split."""
 SPLIT_ALIASES: dict[str, str] = {

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
+from fnlib.catalog import TUNING_METRICS as METRICS
 from fnlib.errors import InputError
 from fnlib.models.fold_tfidf import FoldFeatures
 from fnlib.models.scoring import positive_scores
@@ -31,7 +32,6 @@ from fnlib.models.zoo import build_classifier
 
 log = logging.getLogger(__name__)
 
-METRICS = ("f1", "accuracy", "precision", "recall", "roc_auc")
 COST_ORDER = {"nb": 0, "sgd": 1, "linsvm": 2, "logreg": 3, "rf": 4}
 """Model families from cheapest to dearest to fit and serve (a deterministic tie-break)."""
 

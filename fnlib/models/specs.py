@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from fnlib.catalog import MODELS
 from fnlib.errors import InputError
 from fnlib.text.clean import VARIANTS
 
@@ -35,8 +36,6 @@ __all__ = [
     "ParamSpec",
     "vectorizer_settings",
 ]
-
-MODELS = ("nb", "linsvm", "sgd", "rf", "logreg")
 
 
 @dataclass(frozen=True)

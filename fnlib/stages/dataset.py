@@ -22,11 +22,11 @@ from typing import Any, TypedDict
 import pandas as pd
 
 from fnlib import settings
+from fnlib.catalog import SOURCE_NAMES, SOURCES_NEEDING_PATH, SPLIT_STRATEGIES
 from fnlib.data import schema
 from fnlib.data.prepare import PrepareOptions, prepare_corpus, write_split_csv
-from fnlib.data.schema import SOURCE_NAMES, SOURCES_NEEDING_PATH
 from fnlib.data.sources import load_source
-from fnlib.data.split import SPLIT_COLUMN, STRATEGIES, predefined_assignment
+from fnlib.data.split import SPLIT_COLUMN, predefined_assignment
 from fnlib.data.validate import ValidationLimits, validate_corpus
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
@@ -58,8 +58,8 @@ class DatasetRequest(StageRequest):
     def __post_init__(self) -> None:
         if self.source not in SOURCE_NAMES:
             raise InputError(f"unknown source {self.source!r}; valid sources: {', '.join(SOURCE_NAMES)}")
-        if self.split not in STRATEGIES:
-            raise InputError(f"split must be one of {', '.join(STRATEGIES)}, got {self.split!r}")
+        if self.split not in SPLIT_STRATEGIES:
+            raise InputError(f"split must be one of {', '.join(SPLIT_STRATEGIES)}, got {self.split!r}")
         if self.source in SOURCES_NEEDING_PATH and not self.path:
             raise InputError(f"source {self.source!r} needs a path to its files")
         if self.path:  # relative paths mean the data root, wherever the task runs

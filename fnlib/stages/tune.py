@@ -26,6 +26,7 @@ from typing import Any, TypedDict
 import pandas as pd
 
 from fnlib import settings
+from fnlib.catalog import GRIDS, MODELS, TUNING_METRICS, VARIANTS
 from fnlib.data import schema
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
@@ -49,8 +50,6 @@ from fnlib.storage.objects import ObjectRef, ObjectStore
 
 log = logging.getLogger(__name__)
 
-GRIDS = ("default", "small")
-
 
 @dataclass
 class TuneGrid(StageRequest):
@@ -64,10 +63,6 @@ class TuneGrid(StageRequest):
     seed: int = 42
 
     def __post_init__(self) -> None:
-        from fnlib.models.cv import METRICS
-        from fnlib.models.specs import MODELS
-        from fnlib.text.clean import VARIANTS
-
         self.models = list(self.models or MODELS)
         self.variants = list(self.variants or VARIANTS)
         for name, given, known in (("model", self.models, MODELS), ("variant", self.variants, VARIANTS)):
@@ -76,8 +71,8 @@ class TuneGrid(StageRequest):
                 raise InputError(f"unknown {name}(s) {bad}; choose from {list(known)}")
         if self.grid not in GRIDS:
             raise InputError(f"grid must be one of {GRIDS}, got {self.grid!r}")
-        if self.metric not in METRICS:
-            raise InputError(f"metric must be one of {list(METRICS)}, got {self.metric!r}")
+        if self.metric not in TUNING_METRICS:
+            raise InputError(f"metric must be one of {list(TUNING_METRICS)}, got {self.metric!r}")
         if not 2 <= int(self.folds) <= 20:
             raise InputError(f"folds must be between 2 and 20, got {self.folds}")
 

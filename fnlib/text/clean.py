@@ -41,11 +41,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from fnlib.catalog import VARIANTS
 from fnlib.errors import InputError
 
 log = logging.getLogger(__name__)
 
-VARIANTS = ("raw", "denoised")
 
 _TLDS = (
     "com|org|net|gov|edu|mil|int|info|biz|io|co|us|uk|ca|au|de|fr|eu|ru|cn|in|news|tv|ly|me|"

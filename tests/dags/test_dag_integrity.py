@@ -25,19 +25,31 @@ def test_dag_file_defines_its_dag(dagbag, stem):
         assert param.schema.get("title") or param.description, f"{stem}: param {name} needs a title"
 
 
-def test_dataset_form_offers_exactly_the_library_sources_and_splits(dagbag):
-    import argparse
+# every enum a DAG form offers, and the catalog list it must equal (the catalog's lists are
+# checked against the library's own tables in tests/unit/test_catalog.py)
+FORM_ENUMS = {
+    ("fn_dataset", "source"): "SOURCE_NAMES",
+    ("fn_dataset", "split"): "SPLIT_STRATEGIES",
+    ("fn_tune", "models"): "MODELS",
+    ("fn_tune", "variants"): "VARIANTS",
+    ("fn_tune", "grid"): "GRIDS",
+    ("fn_tune", "metric"): "TUNING_METRICS",
+    ("fn_train", "metric"): "GATE_METRICS",
+}
 
-    from fnlib.cli import build_parser
-    from fnlib.data.schema import SOURCE_NAMES
-    from fnlib.data.sources import SOURCES
-    from fnlib.data.split import STRATEGIES
 
-    params = dagbag.get_dag("fn_dataset").params
-    assert tuple(params.get_param("source").schema["enum"]) == SOURCE_NAMES == tuple(SOURCES)
-    assert tuple(params.get_param("split").schema["enum"]) == STRATEGIES
-    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    for command in ("dataset", "demo"):
-        choices = {a.dest: a.choices for a in sub.choices[command]._actions if a.choices}
-        assert tuple(choices["source"]) == SOURCE_NAMES
-        assert tuple(choices["split"]) == STRATEGIES
+def _enum(schema: dict) -> list | None:
+    return schema.get("enum") or (schema.get("items") or {}).get("enum")
+
+
+def test_form_enums_are_the_catalog_lists(dagbag):
+    from fnlib import catalog
+
+    found = {}
+    for dag_id in DAG_FILES:
+        for name, param in dagbag.get_dag(dag_id).params.items():
+            if _enum(param.schema) is not None:
+                found[(dag_id, name)] = tuple(_enum(param.schema))
+    assert set(found) == set(FORM_ENUMS), "a form enum without a catalog list (or one gone)"
+    for where, name in FORM_ENUMS.items():
+        assert found[where] == getattr(catalog, name), f"{where}: not catalog.{name}"

@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from fnlib.catalog import SOURCE_NAMES
 from fnlib.data import sources
 from fnlib.data.errors import CorpusError
-from fnlib.data.schema import CORE_COLUMNS, SOURCE_NAMES
+from fnlib.data.schema import CORE_COLUMNS
 from fnlib.errors import InputError
 
 
