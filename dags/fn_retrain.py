@@ -23,7 +23,7 @@ from fn_airflow.defaults import DEFAULT_ARGS, START_DATE
 from fn_airflow.sensors import S3KeyWaitSensor
 from fn_airflow.tasks import fn_task
 
-from fnlib import settings
+from fnlib import catalog, settings
 
 
 @dag(
@@ -50,7 +50,7 @@ def fn_retrain():
     wait = S3KeyWaitSensor(
         task_id="wait_for_request",
         bucket_name=settings.bucket(),
-        bucket_key="retrain-requests/pending/*.json",
+        bucket_key=catalog.RETRAIN_PENDING_GLOB,
         aws_conn_id=settings.aws_conn_id(),
         deferrable=True,
         poke_interval=10,

@@ -209,7 +209,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     store = _store()
     champion, _ = registry.current_champion(store)
     if args.action == "list":
-        ids = sorted({k.split("/")[1] for k in store.list_keys("models/") if k.endswith("/manifest.json")})
+        ids = sorted({k.split("/")[1] for k in store.list_keys(catalog.kind_folder("model"))
+                      if k.endswith(f"/{catalog.MANIFEST_NAME}")})
         if not ids:
             _out("no models yet")
         for model_id in ids:
@@ -227,7 +228,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             raise FnError("no champion yet: give a model id")
         manifest, ref = find_manifest(store, "model", model_id)
         _out(json.dumps({"manifest_uri": ref.versioned_uri, **manifest.to_dict()}, indent=2))
-        decision = store.head(f"models/{model_id}/decision.json")
+        decision = store.head(catalog.object_key("model", model_id, "decision.json"))
         if decision:
             _out("gate decision: " + json.dumps(store.get_json(decision), indent=2))
     elif args.action == "promote":

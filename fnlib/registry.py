@@ -16,14 +16,12 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from fnlib.catalog import CHAMPION_KEY, object_key
 from fnlib.errors import InputError
-from fnlib.storage.manifest import Manifest, find_manifest, object_key
+from fnlib.storage.manifest import Manifest, find_manifest
 from fnlib.storage.objects import ObjectRef, ObjectStore, canonical_json
 
 log = logging.getLogger(__name__)
-
-CHAMPION_KEY = "registry/champion.json"
-
 
 @dataclass
 class Champion:

@@ -92,7 +92,8 @@ def run_production_week(client: AirflowClient, stack: Stack, store: Any, out: Ca
     backfill, and the sensor-triggered retrain."""
     import datetime as dt
 
-    from fnlib.stages.monitor import DONE, PENDING, monitoring_table
+    from fnlib.catalog import RETRAIN_PENDING, retrain_request_key
+    from fnlib.stages.monitor import monitoring_table
     from fnlib.stages.simulate import simulate
 
     first = dt.date.today() - dt.timedelta(days=days + 1)
@@ -129,7 +130,7 @@ def run_production_week(client: AirflowClient, stack: Stack, store: Any, out: Ca
             "fake_share", "score_psi", "status"]
     out("MONITORING:")
     out(table[cols].assign(interval_start=table["interval_start"].str[:10]).to_string(index=False))
-    pending = sorted(store.list_keys(PENDING))
+    pending = sorted(store.list_keys(RETRAIN_PENDING))
     if not pending:
         out("no retrain requested")
         return
@@ -138,7 +139,7 @@ def run_production_week(client: AirflowClient, stack: Stack, store: Any, out: Ca
         + "; ".join(request["reasons"]))
     client.set_paused("fn_retrain", False)
     out("fn_retrain unpaused: its deferrable S3 sensor picks the request up")
-    done_key = f"{DONE}{request['request_id']}.json"
+    done_key = retrain_request_key("done", request["request_id"])
     while store.head(done_key) is None:
         if time.monotonic() > deadline:
             raise FnError("the retrain request was not handled in time; see the fn_retrain runs")

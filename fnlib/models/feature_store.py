@@ -145,8 +145,9 @@ class FeatureBucket:
     def publish(self, entry_id: str, path: Path, params: dict[str, Any]) -> str | None:
         """Upload ``path`` and commit the entry's manifest; the manifest URI, or None when
         another writer stored different bytes first (this entry is then theirs)."""
+        from fnlib.catalog import object_key
         from fnlib.provenance import provenance
-        from fnlib.storage.manifest import Manifest, commit_manifest, object_key
+        from fnlib.storage.manifest import Manifest, commit_manifest
         from fnlib.storage.objects import ConcurrentUpdate
 
         try:

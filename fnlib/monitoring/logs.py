@@ -1,7 +1,7 @@
 """Prediction and feedback logs: schemas, validation and deterministic CSV.
 
 Both logs are partitioned by UTC day, one CSV object per scoring/ingest run
-(:func:`partition_key`, e.g. ``predictions/day=2026-11-01/part-run-42.csv``).
+(:func:`fnlib.catalog.partition_key`, e.g. ``predictions/day=2026-11-01/part-run-42.csv``).
 
 Prediction log (:data:`PREDICTION_COLUMNS`), one row per scored article:
 
@@ -41,12 +41,13 @@ import hashlib
 import logging
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from fnlib.catalog import FEEDBACK, LOG_KINDS, PREDICTIONS, check_day
 from fnlib.data.errors import CorpusError, Problem
 from fnlib.data.schema import ID, LABEL, TEXT
 from fnlib.data.sources import decode_utf8, parse_csv_text
@@ -55,9 +56,6 @@ from fnlib.errors import InputError
 
 log = logging.getLogger(__name__)
 
-PREDICTIONS = "predictions"
-FEEDBACK = "feedback"
-KINDS = (PREDICTIONS, FEEDBACK)
 
 TEXT_SHA256 = "text_sha256"
 PREDICTION = "prediction"
@@ -81,8 +79,6 @@ _STRINGS = {
 _TIMESTAMP = {PREDICTIONS: SCORED_AT, FEEDBACK: RECEIVED_AT}
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_PART_RE = re.compile(r"[a-z0-9-]{1,128}")
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
 
 
@@ -116,37 +112,10 @@ def to_utc_iso(value: datetime | str, what: str = "timestamp") -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}{fraction}Z"
 
 
-def check_day(day: str) -> str:
-    """Return ``day`` if it is a real calendar date written ``YYYY-MM-DD``; raise otherwise."""
-    if isinstance(day, str) and _DAY_RE.fullmatch(day):
-        try:
-            date.fromisoformat(day)
-        except ValueError:
-            pass
-        else:
-            return day
-    raise InputError(f"day must be a date written YYYY-MM-DD (e.g. 2026-11-01), got {day!r}")
-
-
 def _check_kind(kind: str) -> str:
-    if kind not in KINDS:
-        raise InputError(f"log kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if kind not in LOG_KINDS:
+        raise InputError(f"log kind must be one of {', '.join(LOG_KINDS)}, got {kind!r}")
     return kind
-
-
-def partition_key(kind: str, day: str, part: str) -> str:
-    """Object key of one log part, e.g. ``predictions/day=2026-11-01/part-<part>.csv``.
-
-    ``part`` must match ``[a-z0-9-]{1,128}`` (no dots or slashes, so no path traversal).
-    """
-    _check_kind(kind)
-    check_day(day)
-    if not isinstance(part, str) or not _PART_RE.fullmatch(part):
-        raise InputError(
-            f"log part must be 1-128 characters of a-z, 0-9 and '-', got {part!r}; "
-            "derive it from the run id, e.g. re.sub('[^a-z0-9-]', '-', run_id.lower())"
-        )
-    return f"{kind}/day={day}/part-{part}.csv"
 
 
 def interval_days(start: datetime | str, end: datetime | str) -> list[str]:

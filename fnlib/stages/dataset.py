@@ -22,7 +22,7 @@ from typing import Any, TypedDict
 import pandas as pd
 
 from fnlib import settings
-from fnlib.catalog import SOURCE_NAMES, SOURCES_NEEDING_PATH, SPLIT_STRATEGIES
+from fnlib.catalog import SOURCE_NAMES, SOURCES_NEEDING_PATH, SPLIT_STRATEGIES, object_key
 from fnlib.data import schema
 from fnlib.data.prepare import PrepareOptions, prepare_corpus, write_split_csv
 from fnlib.data.sources import load_source
@@ -31,7 +31,7 @@ from fnlib.data.validate import ValidationLimits, validate_corpus
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
 from fnlib.stages.common import RefDict, RunIds, StageRequest
-from fnlib.storage.manifest import Manifest, commit_manifest, load_manifest, object_key, parent_link
+from fnlib.storage.manifest import Manifest, commit_manifest, load_manifest, parent_link
 from fnlib.storage.objects import ObjectRef, ObjectStore, file_sha256, sha256_hex
 
 log = logging.getLogger(__name__)

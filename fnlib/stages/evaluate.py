@@ -22,6 +22,7 @@ from typing import Any, TypedDict
 import pandas as pd
 
 from fnlib import __version__
+from fnlib.catalog import object_key
 from fnlib.data import schema
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
@@ -32,7 +33,6 @@ from fnlib.storage.manifest import (
     commit_manifest,
     find_manifest,
     find_manifest_or_none,
-    object_key,
     parent_link,
 )
 from fnlib.storage.objects import ObjectRef, ObjectStore

@@ -22,6 +22,7 @@ from typing import Any, TypedDict
 
 import pandas as pd
 
+from fnlib.catalog import MONITORING, RETRAIN_PENDING, day_prefix, report_key, retrain_request_key
 from fnlib.errors import InputError, NothingToDo
 from fnlib.monitoring.drift import DriftThresholds
 from fnlib.monitoring.logs import (
@@ -39,8 +40,6 @@ from fnlib.storage.objects import ObjectStore, canonical_json
 
 log = logging.getLogger(__name__)
 
-PENDING = "retrain-requests/pending/"
-DONE = "retrain-requests/done/"
 
 
 @dataclass
@@ -73,15 +72,11 @@ class Monitored(TypedDict):
     model_id: str
 
 
-def report_key(day: str) -> str:
-    return f"monitoring/day={day}/report.json"
-
-
 def read_log(store: ObjectStore, kind: str, days: list[str]) -> tuple[pd.DataFrame, list[dict]]:
     """All parts of a log for ``days``, with the refs of the parts read (for the report)."""
     frames, parts = [], []
     for day in days:
-        for key in sorted(store.list_keys(f"{kind}/day={day}/")):
+        for key in sorted(store.list_keys(day_prefix(kind, day))):
             ref = store.head(key)
             frames.append(read_log_csv(store.get_bytes(ref), kind, key))
             parts.append({"key": key, "version_id": ref.version_id, "sha256": ref.sha256})
@@ -179,17 +174,17 @@ def request_retrain(store: ObjectStore, day: str, model_id: str, reasons: list[s
     While a request about the same model is still pending, no second one is opened: the
     retrain it triggers uses all feedback received by then anyway."""
     request_id = content_id("rtr", day, model_id, sorted(reasons))
-    if store.head(f"{DONE}{request_id}.json") is not None:
+    if store.head(retrain_request_key("done", request_id)) is not None:
         log.info("retrain request %s was already handled", request_id)
         return request_id
-    for key in sorted(store.list_keys(PENDING)):
+    for key in sorted(store.list_keys(RETRAIN_PENDING)):
         pending = store.get_json(store.head(key))
         if pending.get("model_id") == model_id:
             if pending["request_id"] != request_id:
                 log.warning("retrain for %s already requested (%s); not opening another for %s: %s",
                             model_id, pending["request_id"], day, "; ".join(reasons))
             return pending["request_id"]
-    store.put_json(f"{PENDING}{request_id}.json", {
+    store.put_json(retrain_request_key("pending", request_id), {
         "request_id": request_id, "day": day, "model_id": model_id, "reasons": reasons,
         "report": report_uri})
     log.warning("RETRAIN REQUESTED (%s) for %s: %s", request_id, day, "; ".join(reasons))
@@ -199,7 +194,7 @@ def request_retrain(store: ObjectStore, day: str, model_id: str, reasons: list[s
 def monitoring_table(store: ObjectStore) -> pd.DataFrame:
     """One row per monitored interval (latest report version), oldest first."""
     rows = []
-    for key in sorted(store.list_keys("monitoring/")):
+    for key in sorted(store.list_keys(day_prefix(MONITORING))):
         if key.endswith("/report.json"):
             document = store.get_json(store.head(key))
             rows.append({**report_row(document["report"]), "model_id": document["model_id"],

@@ -29,6 +29,7 @@ from typing import Any, TypedDict
 
 import pandas as pd
 
+from fnlib.catalog import RETRAIN_PENDING, day_of_key, day_prefix, object_key, retrain_request_key
 from fnlib.data import schema
 from fnlib.data.dedupe import normalised_text
 from fnlib.data.prepare import read_split_csv, write_split_csv
@@ -38,15 +39,14 @@ from fnlib.monitoring.feedback import attach_texts, gate_feedback, quarantine_su
 from fnlib.provenance import provenance
 from fnlib.registry import current_champion
 from fnlib.stages.common import RefDict, RunIds, StageRequest, content_id, read_split
-from fnlib.stages.monitor import DONE, PENDING, read_log
+from fnlib.stages.monitor import read_log
 from fnlib.stages.train import Decision, Trained, TrainRequest, train
 from fnlib.stages.train import gate as train_gate
-from fnlib.storage.manifest import Manifest, commit_manifest, find_manifest, object_key, parent_link
+from fnlib.storage.manifest import Manifest, commit_manifest, find_manifest, parent_link
 from fnlib.storage.objects import ConcurrentUpdate, ObjectRef, ObjectStore, canonical_json
 
 log = logging.getLogger(__name__)
 
-CLAIMED = "retrain-requests/claimed/"
 
 
 @dataclass
@@ -107,16 +107,16 @@ def claim(store: ObjectStore, run_id: str) -> Claimed | None:
     A request about a model that is no longer the champion is retired as superseded: the
     retrain it asked for has happened (that is how the champion changed)."""
     champion, _ = current_champion(store)
-    for key in sorted(store.list_keys(PENDING)):
+    for key in sorted(store.list_keys(RETRAIN_PENDING)):
         request = store.get_json(store.head(key))
         request_id = request["request_id"]
-        if store.head(f"{DONE}{request_id}.json") is not None:
+        if store.head(retrain_request_key("done", request_id)) is not None:
             continue
         if champion is not None and request["model_id"] != champion.model_id:
             finish(store, request, {"promoted": False, "reason": f"superseded: the champion is now "
                                     f"{champion.model_id}, not {request['model_id']}"})
             continue
-        claimed_key = f"{CLAIMED}{request_id}.json"
+        claimed_key = retrain_request_key("claimed", request_id)
         existing = store.head(claimed_key)
         if existing is not None:
             owner = store.get_json(existing).get("run_id")
@@ -135,7 +135,8 @@ def claim(store: ObjectStore, run_id: str) -> Claimed | None:
 
 
 def _all_days(store: ObjectStore, kind: str) -> list[str]:
-    return sorted({k.split("/")[1].removeprefix("day=") for k in store.list_keys(f"{kind}/")})
+    days = {day_of_key(k) for k in store.list_keys(day_prefix(kind))}
+    return sorted(d for d in days if d is not None)
 
 
 def gate(store: ObjectStore, request: Claimed, min_accepted: int = 20) -> Gated:
@@ -248,6 +249,6 @@ def finish(store: ObjectStore, request: Claimed, outcome: Decision | dict[str, A
         feedback = {k: gated[k] for k in ("accepted", "quarantined", "quarantine_reasons")}
         outcome = {**outcome, "feedback": feedback}
     request_id = request["request_id"]
-    ref = store.put_json(f"{DONE}{request_id}.json", {"request": request, "outcome": outcome})
-    store.client.delete_object(Bucket=store.bucket, Key=f"{PENDING}{request_id}.json")
+    ref = store.put_json(retrain_request_key("done", request_id), {"request": request, "outcome": outcome})
+    store.client.delete_object(Bucket=store.bucket, Key=retrain_request_key("pending", request_id))
     return {"request_id": request_id, "done": ref.versioned_uri, **outcome}

@@ -14,17 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import TypedDict
 
 import pandas as pd
 
+from fnlib.catalog import INCOMING, INCOMING_KEY_RE, day_prefix, partition_key, rejected_key
 from fnlib.data import schema
 from fnlib.data.validate import formula_cells
 from fnlib.errors import InputError, NothingToDo
 from fnlib.models.explain import explainable_form, score_with_reasons
-from fnlib.monitoring.logs import check_day, make_prediction_rows, partition_key, write_log_csv
+from fnlib.monitoring.logs import make_prediction_rows, write_log_csv
 from fnlib.monitoring.reference import score_texts
 from fnlib.registry import current_champion, load_model
 from fnlib.stages.common import StageRequest
@@ -32,8 +32,6 @@ from fnlib.storage.objects import ObjectStore, sha256_hex
 
 log = logging.getLogger(__name__)
 
-INCOMING = "incoming/"
-_INCOMING_RE = re.compile(r"^incoming/day=(\d{4}-\d{2}-\d{2})/[A-Za-z0-9._-]+\.csv$")
 
 
 @dataclass
@@ -60,12 +58,6 @@ class Scored(TypedDict):
     scored: int
     rejected: int
     skipped: int
-
-
-def incoming_key(day: str, name: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
-        raise InputError(f"invalid incoming file name {name!r}")
-    return f"incoming/day={check_day(day)}/{name}.csv"
 
 
 def _parse_incoming(data: bytes, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -95,10 +87,10 @@ def _parse_incoming(data: bytes, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 def pending_incoming(store: ObjectStore, days: list[str] | None = None) -> list[tuple[str, str]]:
     """(key, day) of incoming files not scored yet, oldest day first."""
     out = []
-    prefixes = [f"incoming/day={check_day(d)}/" for d in days] if days else [INCOMING]
+    prefixes = [day_prefix(INCOMING, d) for d in days] if days else [day_prefix(INCOMING)]
     for prefix in prefixes:
         for key in store.list_keys(prefix):
-            match = _INCOMING_RE.match(key)
+            match = INCOMING_KEY_RE.match(key)
             if not match:
                 log.warning("ignoring %s: not incoming/day=YYYY-MM-DD/<name>.csv", key)
                 continue
@@ -141,11 +133,11 @@ def score_incoming(store: ObjectStore, days: list[str] | None = None,
             continue
         rows, rejected = _parse_incoming(data, key)
         if len(rejected):
-            store.put_bytes(f"incoming-rejected/day={day}/part-{part}.csv",
+            store.put_bytes(rejected_key(day, f"part-{part}"),
                             rejected.to_csv(index=False, lineterminator="\n").encode(),
                             content_type="text/csv")
-            log.warning("%s: %d row(s) rejected, see incoming-rejected/day=%s/part-%s.csv",
-                        key, len(rejected), day, part)
+            log.warning("%s: %d row(s) rejected, see %s", key, len(rejected),
+                        rejected_key(day, f"part-{part}"))
         if len(rows):
             if model is None:
                 model = load_model(store, champion.model)

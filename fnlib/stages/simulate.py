@@ -11,15 +11,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from fnlib.catalog import incoming_key, partition_key
 from fnlib.data import schema
 from fnlib.data.prepare import PrepareOptions, prepare_corpus
 from fnlib.data.synthetic import generate
 from fnlib.errors import InputError
-from fnlib.monitoring.logs import make_feedback_rows, partition_key, write_log_csv
+from fnlib.monitoring.logs import make_feedback_rows, write_log_csv
 from fnlib.monitoring.simulate import simulate_traffic
 from fnlib.registry import current_champion
 from fnlib.stages.common import read_split
-from fnlib.stages.score import incoming_key
 from fnlib.storage.manifest import find_manifest
 from fnlib.storage.objects import ObjectStore
 

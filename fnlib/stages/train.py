@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, TypedDict
 
 from fnlib import __version__
+from fnlib.catalog import object_key
 from fnlib.data import schema
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
@@ -43,7 +44,6 @@ from fnlib.storage.manifest import (
     commit_manifest,
     find_manifest,
     find_manifest_or_none,
-    object_key,
     parent_link,
 )
 from fnlib.storage.objects import ObjectRef, ObjectStore

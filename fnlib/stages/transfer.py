@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from fnlib.catalog import object_key
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
 from fnlib.stages.common import RunIds, content_id
@@ -27,7 +28,6 @@ from fnlib.storage.manifest import (
     commit_manifest,
     find_manifest,
     find_manifest_or_none,
-    object_key,
     parent_link,
 )
 from fnlib.storage.objects import ObjectRef, ObjectStore

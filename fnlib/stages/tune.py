@@ -26,7 +26,7 @@ from typing import Any, TypedDict
 import pandas as pd
 
 from fnlib import settings
-from fnlib.catalog import GRIDS, MODELS, TUNING_METRICS, VARIANTS
+from fnlib.catalog import GRIDS, MODELS, TUNING_METRICS, VARIANTS, object_key
 from fnlib.data import schema
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
@@ -43,7 +43,6 @@ from fnlib.storage.manifest import (
     Manifest,
     commit_manifest,
     find_manifest_or_none,
-    object_key,
     parent_link,
 )
 from fnlib.storage.objects import ObjectRef, ObjectStore

@@ -12,35 +12,19 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from fnlib.catalog import manifest_key
 from fnlib.errors import InputError
 from fnlib.storage.objects import (
     ConcurrentUpdate,
     ObjectRef,
     ObjectStore,
     canonical_json,
-    check_key,
     parse_s3_uri,
 )
 
 log = logging.getLogger(__name__)
 
-MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
-KIND_PREFIX = {
-    "raw": "raw", "dataset": "datasets", "tuning": "tuning", "model": "models", "feedback": "feedback",
-    "evaluation": "evaluations", "transfer": "transfers",
-    "features": "features",
-}
-
-
-def manifest_key(kind: str, object_id: str) -> str:
-    if kind not in KIND_PREFIX:
-        raise InputError(f"unknown manifest kind {kind!r}; known: {sorted(KIND_PREFIX)}")
-    return check_key(f"{KIND_PREFIX[kind]}/{object_id}/{MANIFEST_NAME}")
-
-
-def object_key(kind: str, object_id: str, name: str) -> str:
-    return check_key(f"{KIND_PREFIX[kind]}/{object_id}/{name}")
 
 
 @dataclass

@@ -12,19 +12,18 @@ import hashlib
 import json
 import logging
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, quote, urlparse
 
+from fnlib.catalog import check_key
 from fnlib.errors import FnError, InputError
 
 log = logging.getLogger(__name__)
 
 SHA256_META = "sha256"
-_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/=+]*$")
 
 
 class StorageError(FnError):
@@ -62,15 +61,6 @@ def file_sha256(path: str | os.PathLike[str]) -> tuple[str, int]:
     """(sha256 hex, size) of a file, read in blocks."""
     with open(path, "rb") as fh:
         return blocks_sha256(iter(lambda: fh.read(1 << 20), b""))
-
-
-def check_key(key: str) -> str:
-    """Reject keys that could escape their prefix or confuse tools (``..``, absolute, control)."""
-    if not key or len(key) > 1024 or not _KEY_RE.match(key):
-        raise InputError(f"invalid object key {key!r}: use letters, digits and ._-/=+ only")
-    if any(part in ("", ".", "..") for part in key.split("/")):
-        raise InputError(f"invalid object key {key!r}: empty, '.' or '..' path segments")
-    return key
 
 
 @dataclass(frozen=True)

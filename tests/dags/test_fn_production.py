@@ -6,13 +6,16 @@ import datetime as dt
 
 import pytest
 
+from fnlib.catalog import RETRAIN_DONE as DONE
+from fnlib.catalog import RETRAIN_PENDING as PENDING
+from fnlib.catalog import partition_key, report_key
 from fnlib.data.prepare import PrepareOptions, prepare_corpus
 from fnlib.data.synthetic import generate
-from fnlib.monitoring.logs import make_feedback_rows, partition_key, write_log_csv
+from fnlib.monitoring.logs import make_feedback_rows, write_log_csv
 from fnlib.registry import current_champion
 from fnlib.stages import train as train_stage
 from fnlib.stages.dataset import DatasetRequest, run_all
-from fnlib.stages.monitor import DONE, PENDING, report_key, request_retrain
+from fnlib.stages.monitor import request_retrain
 from fnlib.stages.retrain import claim
 from fnlib.stages.simulate import simulate
 from fnlib.storage.lineage import walk_lineage

@@ -28,13 +28,14 @@ from pathlib import Path
 
 import pytest
 
+from fnlib.catalog import KIND_PREFIX
 from fnlib.local.airflow_api import AirflowClient
 from fnlib.local.cluster import WORKERS, Cluster, _tree_groups, servers_missing
 from fnlib.local.demo import await_triggered_run, run_dag
 from fnlib.settings import scoped_environ
 from fnlib.storage import ObjectStore
 from fnlib.storage.client import make_s3_client
-from fnlib.storage.manifest import KIND_PREFIX, find_manifest, load_manifest
+from fnlib.storage.manifest import find_manifest, load_manifest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 

@@ -119,7 +119,7 @@ def _liar_line(label: str, statement: str, sep: str = "\t") -> str:
 
 def _monitor_on(kind: str, content: bytes | str) -> tuple[Callable, Callable]:
     """Put one malformed log part for DAY, then run the monitoring stage on DAY."""
-    from fnlib.monitoring.logs import partition_key
+    from fnlib.catalog import partition_key
 
     def setup(ctx: Ctx) -> None:
         ctx.put(partition_key(kind, DAY, "bad-part"), content)
@@ -149,7 +149,7 @@ def _predictions(rows: list[list[Any]], extra: bool = False) -> str:
 
 def _incoming(content: bytes | str) -> tuple[Callable, Callable]:
     def setup(ctx: Ctx) -> None:
-        from fnlib.stages.score import incoming_key
+        from fnlib.catalog import incoming_key
 
         ctx.put(incoming_key(DAY, "batch-bad"), content)
 
@@ -361,10 +361,10 @@ CASES = [
     Case("traversal-tuning-id", "names/keys", _train(tuning_id="../../models/x"),
          ("invalid object key",)),
     Case("traversal-incoming-name", "names/keys", _call(lambda ctx: __import__(
-        "fnlib.stages.score", fromlist=["x"]).incoming_key(DAY, "../../registry/champion")),
+        "fnlib.catalog", fromlist=["x"]).incoming_key(DAY, "../../registry/champion")),
          ("invalid incoming file name",)),
     Case("traversal-log-part", "names/keys", _call(lambda ctx: __import__(
-        "fnlib.monitoring.logs", fromlist=["x"]).partition_key("feedback", DAY, "../../x")),
+        "fnlib.catalog", fromlist=["x"]).partition_key("feedback", DAY, "../../x")),
          ("log part must be 1-128 characters",)),
     Case("traversal-manifest-uri", "names/keys", _call(lambda ctx: __import__(
         "fnlib.storage.lineage", fromlist=["x"]).walk_lineage(
@@ -422,8 +422,9 @@ def test_malformed_input_is_rejected_and_nothing_is_written(case, world, tmp_pat
 def test_formula_rows_in_incoming_files_are_rejected_and_defused(world, rel):
     """Batch scoring rejects formula rows one by one (the rest of the file is scored) and the
     rejection report carries the cell defused with a leading quote."""
+    from fnlib.catalog import incoming_key
     from fnlib.monitoring.logs import read_log_csv
-    from fnlib.stages.score import incoming_key, score_incoming
+    from fnlib.stages.score import score_incoming
 
     store = world["store"]
     day = "2026-11-03"

@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from fnlib.catalog import report_key
 from fnlib.registry import champion_history, current_champion, promote, set_champion
 from fnlib.stages import dataset
 from fnlib.stages import train as train_stage
 from fnlib.stages.dataset import DatasetRequest
-from fnlib.stages.monitor import monitor, report_key, request_retrain
+from fnlib.stages.monitor import monitor, request_retrain
 from fnlib.stages.retrain import claim
 from fnlib.stages.score import score_incoming
 from fnlib.stages.simulate import simulate

@@ -19,10 +19,11 @@ from pathlib import Path
 import joblib
 import pytest
 
+from fnlib.catalog import incoming_key
 from fnlib.registry import current_champion, load_model
 from fnlib.stages import train as train_stage
 from fnlib.stages.dataset import DatasetRequest, run_all
-from fnlib.stages.score import incoming_key, score_incoming
+from fnlib.stages.score import score_incoming
 from fnlib.storage.lineage import walk_lineage
 from fnlib.storage.manifest import find_manifest
 from fnlib.storage.objects import ChecksumMismatch, ObjectNotFound

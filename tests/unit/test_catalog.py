@@ -94,3 +94,63 @@ def test_cli_offers_the_catalog_names():
 def test_lists_are_tuples_without_repeats(name):
     value = getattr(catalog, name)
     assert isinstance(value, tuple) and len(set(value)) == len(value) > 0
+
+
+def test_the_bucket_layout():
+    assert catalog.object_key("dataset", "ds-1", "train.csv") == "datasets/ds-1/train.csv"
+    assert catalog.manifest_key("model", "mdl-1") == "models/mdl-1/manifest.json"
+    assert catalog.kind_folder("features") == "features/"
+    assert catalog.CHAMPION_KEY == "registry/champion.json"
+    assert catalog.retrain_request_key("claimed", "rtr-1") == "retrain-requests/claimed/rtr-1.json"
+    assert catalog.RETRAIN_PENDING_GLOB == "retrain-requests/pending/*.json"
+    assert catalog.incoming_key("2026-11-01", "batch") == "incoming/day=2026-11-01/batch.csv"
+    assert catalog.INCOMING_KEY_RE.match("incoming/day=2026-11-01/batch.csv").group(1) == "2026-11-01"
+    assert catalog.partition_key("predictions", "2026-11-01", "x1") == "predictions/day=2026-11-01/part-x1.csv"
+    assert catalog.rejected_key("2026-11-01", "part-ab") == "incoming-rejected/day=2026-11-01/part-ab.csv"
+    assert catalog.report_key("2026-11-01") == "monitoring/day=2026-11-01/report.json"
+    assert catalog.day_prefix("feedback") == "feedback/"
+    assert catalog.day_of_key("feedback/day=2026-11-01/part-a.csv") == "2026-11-01"
+    assert catalog.day_of_key("feedback/fb-1/accepted.csv") is None
+
+
+@pytest.mark.parametrize("call", [
+    lambda: catalog.object_key("nope", "x", "y"),
+    lambda: catalog.object_key("dataset", "../registry", "x"),
+    lambda: catalog.retrain_request_key("lost", "rtr-1"),
+    lambda: catalog.incoming_key("2026-11-01", "../x"),
+    lambda: catalog.incoming_key("2026-02-30", "x"),
+    lambda: catalog.partition_key("feedback", "2026-11-01", "../x"),
+])
+def test_bad_keys_are_refused(call):
+    from fnlib.errors import InputError
+
+    with pytest.raises(InputError):
+        call()
+
+
+def _key_literals(path):
+    """String literals (and f-string heads) in ``path`` that start like a bucket key."""
+    import ast
+
+    folders = {*catalog.KIND_PREFIX.values(), "registry", "retrain-requests", catalog.INCOMING,
+               catalog.INCOMING_REJECTED, *catalog.LOG_KINDS, catalog.MONITORING}
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr)}
+    for node in ast.walk(tree):
+        head = node.values[0] if isinstance(node, ast.JoinedStr) and node.values else node
+        if (isinstance(head, ast.Constant) and isinstance(head.value, str)
+                and id(head) not in docstrings and "/" in head.value
+                and head.value.split("/")[0] in folders):
+            yield node.lineno, head.value
+
+
+def test_keys_are_built_only_by_the_catalog():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    files = [p for d in ("fnlib", "dags", "plugins") for p in (root / d).rglob("*.py")]
+    found = [f"{p.relative_to(root)}:{line}: {text!r}" for p in files
+             if p.name != "catalog.py" for line, text in _key_literals(p)]
+    assert found == []

@@ -127,10 +127,11 @@ def test_transfer_table_csv_heatmap_wandb_and_cards(world):
 
 
 def test_batch_scoring_logs_each_predictions_top_terms(world):
+    from fnlib.catalog import incoming_key
     from fnlib.models.explain import explain_texts, format_terms, parse_terms
     from fnlib.monitoring.logs import PREDICTION_COLUMNS, TOP_TERMS, read_log_csv
     from fnlib.registry import load_model, promote
-    from fnlib.stages.score import incoming_key, score_incoming
+    from fnlib.stages.score import score_incoming
 
     store, (_, ds_b), trained = world
     promote(store, trained["model_id"], "scoring test")

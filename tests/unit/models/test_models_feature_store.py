@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from fnlib.catalog import object_key
 from fnlib.models.feature_store import FeatureBucket, FeatureCache, write_features
 from fnlib.models.fold_tfidf import FoldFeatures
-from fnlib.storage.manifest import find_manifest, object_key
+from fnlib.storage.manifest import find_manifest
 from fnlib.storage.objects import ObjectRef
 
 PARENT = {"kind": "dataset", "uri": "s3://b/datasets/ds-1/manifest.json?versionId=v",

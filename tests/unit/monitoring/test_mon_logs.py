@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fnlib.catalog import partition_key
 from fnlib.data.errors import CorpusError
 from fnlib.errors import InputError
 from fnlib.monitoring.logs import (
@@ -16,7 +17,6 @@ from fnlib.monitoring.logs import (
     interval_days,
     make_feedback_rows,
     make_prediction_rows,
-    partition_key,
     read_log_csv,
     text_sha256,
     to_utc_iso,

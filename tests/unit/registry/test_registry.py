@@ -9,9 +9,9 @@ import joblib
 import pytest
 from sklearn.dummy import DummyClassifier
 
+from fnlib.catalog import CHAMPION_KEY, object_key
 from fnlib.errors import InputError
 from fnlib.registry import (
-    CHAMPION_KEY,
     Champion,
     current_champion,
     decide,
@@ -21,7 +21,7 @@ from fnlib.registry import (
     set_champion,
 )
 from fnlib.storage import ChecksumMismatch, ConcurrentUpdate
-from fnlib.storage.manifest import Manifest, commit_manifest, object_key
+from fnlib.storage.manifest import Manifest, commit_manifest
 
 
 @pytest.mark.parametrize(

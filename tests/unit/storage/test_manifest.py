@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fnlib.catalog import object_key
 from fnlib.errors import InputError
 from fnlib.storage.lineage import format_lineage, walk_lineage
 from fnlib.storage.manifest import (
@@ -11,7 +12,6 @@ from fnlib.storage.manifest import (
     commit_manifest,
     find_manifest,
     find_manifest_or_none,
-    object_key,
     parent_link,
 )
 
