@@ -39,10 +39,11 @@ import numpy as np
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
+from fnlib.catalog import TUNING_METRICS as METRICS  # noqa: E402
 from fnlib.data import synthetic  # noqa: E402
 from fnlib.data.prepare import prepare_corpus  # noqa: E402
 from fnlib.data.sources import load_source  # noqa: E402
-from fnlib.models.cv import METRICS, score_config, select_best  # noqa: E402
+from fnlib.models.cv import score_config, select_best  # noqa: E402
 from fnlib.models.feature_store import FeatureCache, fold_features_for  # noqa: E402
 from fnlib.models.folds import build_fold_features, make_folds  # noqa: E402
 from fnlib.models.grids import default_grid, small_grid  # noqa: E402

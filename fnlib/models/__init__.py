@@ -1,7 +1,7 @@
 """Model zoo, shared-feature cross-validation, final training and evaluation.
 
-- :mod:`fnlib.models.specs`     what a configuration is (:data:`~fnlib.models.specs.MODELS`,
-  hyperparameters, vectorizer settings) and its ids (``config_id``, ``feature_key``)
+- :mod:`fnlib.models.specs`     what a configuration is (a family of
+  :data:`fnlib.catalog.MODELS`, hyperparameters, vectorizer settings) and its ids
 - :mod:`fnlib.models.zoo`       a configuration as a scikit-learn ``Pipeline``
 - :mod:`fnlib.models.grids`     the grids a tuning run tries (``default``, ``small``)
 - :mod:`fnlib.models.folds`     folds, fold features shared per feature key

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fnlib.catalog import MODELS, VARIANTS
 from fnlib.errors import InputError
-from fnlib.models.specs import MODELS, VARIANTS, ModelConfig
+from fnlib.models.specs import ModelConfig
 
 __all__ = ["default_grid", "small_grid"]
 

@@ -1,7 +1,7 @@
 """What a model configuration is and how it is identified.
 
-A :class:`ModelConfig` names a classifier (:data:`MODELS`), a text variant
-(:data:`fnlib.text.VARIANTS`), vectorizer settings (:data:`VECTORIZER_DEFAULTS`) and classifier
+A :class:`ModelConfig` names a classifier (:data:`fnlib.catalog.MODELS`), a text variant
+(:data:`fnlib.catalog.VARIANTS`), vectorizer settings (:data:`VECTORIZER_DEFAULTS`) and classifier
 hyperparameters (:data:`PARAM_SPECS`). It is frozen and canonical: missing settings are filled
 with their defaults and values normalised (``C=1`` becomes ``1.0``), so equal configurations
 always have equal :attr:`~ModelConfig.config_id`. Configurations with the same text variant and
@@ -22,14 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from fnlib.catalog import MODELS
+from fnlib.catalog import MODELS, VARIANTS
 from fnlib.errors import InputError
-from fnlib.text.clean import VARIANTS
 
 __all__ = [
-    "MODELS",
     "PARAM_SPECS",
-    "VARIANTS",
     "VECTORIZER_DEFAULTS",
     "FeatureSettings",
     "ModelConfig",

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fnlib.catalog import TUNING_METRICS as METRICS
 from fnlib.errors import InputError
-from fnlib.models.cv import METRICS, leaderboard, score_config, select_best
+from fnlib.models.cv import leaderboard, score_config, select_best
 from fnlib.models.folds import build_fold_features, make_folds
 from fnlib.models.specs import ModelConfig
 

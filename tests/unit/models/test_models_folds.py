@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from sklearn.model_selection import cross_validate
 
+from fnlib.catalog import TUNING_METRICS as METRICS
 from fnlib.errors import InputError
-from fnlib.models.cv import METRICS, score_config
+from fnlib.models.cv import score_config
 from fnlib.models.folds import build_all_fold_features, build_fold_features, make_folds
 from fnlib.models.specs import FeatureSettings, ModelConfig
 from fnlib.models.zoo import build_pipeline

@@ -8,10 +8,11 @@ import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.metrics import roc_auc_score
 
+from fnlib.catalog import MODELS
 from fnlib.errors import InputError
 from fnlib.models.evaluate import evaluate, fit_final
 from fnlib.models.scoring import positive_scores, threshold
-from fnlib.models.specs import MODELS, ModelConfig
+from fnlib.models.specs import ModelConfig
 from fnlib.models.zoo import build_classifier, build_featurizer
 from fnlib.monitoring.reference import score_texts
 

@@ -7,9 +7,10 @@ import json
 
 import pytest
 
+from fnlib.catalog import MODELS
 from fnlib.errors import InputError
 from fnlib.models.grids import default_grid
-from fnlib.models.specs import MODELS, PARAM_SPECS, FeatureSettings, ModelConfig
+from fnlib.models.specs import PARAM_SPECS, FeatureSettings, ModelConfig
 
 BIGRAM = {"ngram_max": 2, "sublinear_tf": True, "min_df": 2}
 

@@ -13,9 +13,10 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC, LinearSVC
 
+from fnlib.catalog import MODELS
 from fnlib.errors import InputError
 from fnlib.models.grids import default_grid, small_grid
-from fnlib.models.specs import MODELS, ModelConfig
+from fnlib.models.specs import ModelConfig
 from fnlib.models.zoo import build_classifier, build_featurizer, build_pipeline
 from fnlib.text import TextCleaner
 
