@@ -16,7 +16,10 @@ a fresh interpreter and checks that pandas, scikit-learn, boto3 and wandb stay u
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
+from typing import Any
 
 from fnlib.errors import InputError
 
@@ -162,3 +165,50 @@ def rejected_key(day: str, part: str) -> str:
 
 def report_key(day: str) -> str:
     return f"{day_prefix(MONITORING, day)}report.json"
+
+# -- ids -----------------------------------------------------------------------------------
+
+ID_PREFIX = {
+    "raw": "raw", "dataset": "ds", "tuning": "tune", "model": "mdl", "evaluation": "ev",
+    "transfer": "tr", "features": "ff", "feedback": "fb",
+}
+"""Manifest kind -> the prefix of its ids (``fn lineage ds-...`` finds the kind by it)."""
+
+
+def make_id(prefix: str, content: bytes, digits: int = 16) -> str:
+    """``<prefix>-<the first digits of sha256(content) in hex>``: how every id is minted."""
+    return f"{prefix}-{hashlib.sha256(content).hexdigest()[:digits]}"
+
+
+def content_id(prefix: str, *parts: Any) -> str:
+    """The id of JSON-serialisable parts (same inputs, same id): tuning runs, models,
+    evaluations, transfer tables, fold features, feedback batches, retrain requests."""
+    return make_id(prefix, json.dumps(parts, sort_keys=True, default=str).encode())
+
+
+def settings_id(prefix: str, settings: Any) -> str:
+    """``<prefix>-<12 hex>`` of canonical compact JSON: model configurations (``cfg-``) and
+    feature settings (``feat-``)."""
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return make_id(prefix, text.encode("utf-8"), digits=12)
+
+
+def raw_id(corpus: bytes) -> str:
+    """A raw corpus: the sha256 of its canonical CSV bytes."""
+    return make_id(ID_PREFIX["raw"], corpus)
+
+
+def dataset_id(train: bytes, test: bytes) -> str:
+    """A dataset: the sha256 of its two split files."""
+    return make_id(ID_PREFIX["dataset"], train + b"\x00" + test)
+
+
+def part_id(data: bytes) -> str:
+    """A log part named after the file it was made from (scoring one incoming file)."""
+    return make_id("part", data)
+
+
+def kind_of_id(object_id: str) -> str | None:
+    """The manifest kind an id names, by its prefix (None if it has none of them)."""
+    return next((kind for kind, prefix in ID_PREFIX.items()
+                 if object_id.startswith(f"{prefix}-")), None)

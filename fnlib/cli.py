@@ -276,12 +276,10 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     store = _store()
     uri = args.target
     if not uri.startswith("s3://"):
-        prefixes = {"ds-": "dataset", "raw-": "raw", "tune-": "tuning", "mdl-": "model",
-                    "ev-": "evaluation", "tr-": "transfer"}
-        kind = next((k for p, k in prefixes.items() if uri.startswith(p)), None)
+        kind = catalog.kind_of_id(uri)
         if kind is None:
-            raise FnError(f"{uri!r}: give an s3:// manifest URI or an id "
-                          "(ds-, raw-, tune-, mdl-, ev-, tr-...)")
+            known = ", ".join(f"{prefix}-" for prefix in catalog.ID_PREFIX.values())
+            raise FnError(f"{uri!r}: give an s3:// manifest URI or an id ({known}...)")
         _, ref = find_manifest(store, kind, uri)
         uri = ref.versioned_uri
     _out(format_lineage(walk_lineage(store, uri)))

@@ -125,7 +125,7 @@ class FeatureBucket:
 
     @staticmethod
     def entry_id(dataset_key: str, feature_key: str, n_folds: int, seed: int) -> str:
-        from fnlib.stages.common import content_id
+        from fnlib.catalog import content_id
 
         return content_id("ff", dataset_key, feature_key, int(n_folds), int(seed), FORMAT)
 

@@ -13,8 +13,6 @@ vectorizer settings share one :attr:`~ModelConfig.feature_key` and therefore the
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from fnlib.catalog import MODELS, VARIANTS
+from fnlib.catalog import MODELS, VARIANTS, settings_id
 from fnlib.errors import InputError
 
 __all__ = [
@@ -136,11 +134,6 @@ def _canonical(
     )
 
 
-def _short_hash(prefix: str, payload: Any) -> str:
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return f"{prefix}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"
-
-
 def _vectorizer_label(settings: Mapping[str, Any]) -> str:
     parts = ["1gram" if settings["ngram_max"] == 1 else f"1-{settings['ngram_max']}gram"]
     if settings["sublinear_tf"]:
@@ -182,7 +175,7 @@ class FeatureSettings:
     @property
     def feature_key(self) -> str:
         """``feat-<12 hex>``: equal for every configuration that shares these features."""
-        return _short_hash("feat", self.to_dict())
+        return settings_id("feat", self.to_dict())
 
     @property
     def label(self) -> str:
@@ -259,7 +252,7 @@ class ModelConfig:
     @property
     def config_id(self) -> str:
         """``cfg-<12 hex>``: a stable hash of the canonical JSON form."""
-        return _short_hash("cfg", self.to_dict())
+        return settings_id("cfg", self.to_dict())
 
     @property
     def feature_key(self) -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self, TypedDict
 
@@ -14,13 +12,6 @@ from fnlib.data.prepare import read_split_csv
 from fnlib.errors import InputError
 from fnlib.storage.manifest import Manifest, find_manifest, load_manifest
 from fnlib.storage.objects import ObjectRef, ObjectStore
-
-
-def content_id(prefix: str, *parts: Any) -> str:
-    """A short, stable id from JSON-serialisable parts (same inputs, same id)."""
-    payload = json.dumps(parts, sort_keys=True, default=str).encode()
-    return f"{prefix}-{hashlib.sha256(payload).hexdigest()[:16]}"
-
 
 RefDict = dict[str, Any]
 """An object reference as it crosses XCom: :meth:`fnlib.storage.ObjectRef.to_dict`."""

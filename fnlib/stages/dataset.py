@@ -12,7 +12,6 @@ Each function takes and returns small JSON-serialisable dicts, so Airflow passes
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 from dataclasses import asdict, dataclass, field
@@ -21,7 +20,7 @@ from typing import Any, TypedDict
 
 import pandas as pd
 
-from fnlib import settings
+from fnlib import catalog, settings
 from fnlib.catalog import SOURCE_NAMES, SOURCES_NEEDING_PATH, SPLIT_STRATEGIES, object_key
 from fnlib.data import schema
 from fnlib.data.prepare import PrepareOptions, prepare_corpus, write_split_csv
@@ -32,7 +31,7 @@ from fnlib.errors import InputError
 from fnlib.provenance import provenance
 from fnlib.stages.common import RefDict, RunIds, StageRequest
 from fnlib.storage.manifest import Manifest, commit_manifest, load_manifest, parent_link
-from fnlib.storage.objects import ObjectRef, ObjectStore, file_sha256, sha256_hex
+from fnlib.storage.objects import ObjectRef, ObjectStore, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +151,7 @@ def ingest(store: ObjectStore, request: DatasetRequest, run_ids: RunIds | None =
     if request.split == "predefined":  # a bad published split is bad input: nothing is written
         predefined_assignment(corpus, request.path or request.source, request.split_column())
     data = _corpus_bytes(corpus)
-    raw_id = "raw-" + sha256_hex(data)[:16]
+    raw_id = catalog.raw_id(data)
     corpus_ref = store.put_bytes(object_key("raw", raw_id, "corpus.csv"), data, content_type="text/csv")
     manifest = Manifest(
         kind="raw",
@@ -188,7 +187,7 @@ def prepare(store: ObjectStore, ingested: Ingested, request: DatasetRequest) -> 
     report = prepared.report
     train_bytes = write_split_csv(prepared.train)
     test_bytes = write_split_csv(prepared.test)
-    dataset_id = "ds-" + hashlib.sha256(train_bytes + b"\x00" + test_bytes).hexdigest()[:16]
+    dataset_id = catalog.dataset_id(train_bytes, test_bytes)
     objects = {
         "train": store.put_bytes(object_key("dataset", dataset_id, "train.csv"), train_bytes, content_type="text/csv"),
         "test": store.put_bytes(object_key("dataset", dataset_id, "test.csv"), test_bytes, content_type="text/csv"),

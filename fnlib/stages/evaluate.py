@@ -22,12 +22,12 @@ from typing import Any, TypedDict
 import pandas as pd
 
 from fnlib import __version__
-from fnlib.catalog import object_key
+from fnlib.catalog import content_id, object_key
 from fnlib.data import schema
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
 from fnlib.registry import current_champion, load_model
-from fnlib.stages.common import RefDict, Run, RunIds, StageRequest, content_id, read_split
+from fnlib.stages.common import RefDict, Run, RunIds, StageRequest, read_split
 from fnlib.storage.manifest import (
     Manifest,
     commit_manifest,

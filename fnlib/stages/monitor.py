@@ -22,7 +22,14 @@ from typing import Any, TypedDict
 
 import pandas as pd
 
-from fnlib.catalog import MONITORING, RETRAIN_PENDING, day_prefix, report_key, retrain_request_key
+from fnlib.catalog import (
+    MONITORING,
+    RETRAIN_PENDING,
+    content_id,
+    day_prefix,
+    report_key,
+    retrain_request_key,
+)
 from fnlib.errors import InputError, NothingToDo
 from fnlib.monitoring.drift import DriftThresholds
 from fnlib.monitoring.logs import (
@@ -34,7 +41,7 @@ from fnlib.monitoring.logs import (
 )
 from fnlib.monitoring.report import monitor_interval, report_row
 from fnlib.registry import current_champion
-from fnlib.stages.common import RefDict, Run, RunIds, StageRequest, content_id
+from fnlib.stages.common import RefDict, Run, RunIds, StageRequest
 from fnlib.storage.manifest import find_manifest
 from fnlib.storage.objects import ObjectStore, canonical_json
 

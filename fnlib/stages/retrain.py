@@ -22,14 +22,21 @@ trained. The run still succeeds: a closed request is a result, not a failure.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import pandas as pd
 
-from fnlib.catalog import RETRAIN_PENDING, day_of_key, day_prefix, object_key, retrain_request_key
+from fnlib import catalog
+from fnlib.catalog import (
+    RETRAIN_PENDING,
+    content_id,
+    day_of_key,
+    day_prefix,
+    object_key,
+    retrain_request_key,
+)
 from fnlib.data import schema
 from fnlib.data.dedupe import normalised_text
 from fnlib.data.prepare import read_split_csv, write_split_csv
@@ -38,7 +45,7 @@ from fnlib.errors import InputError
 from fnlib.monitoring.feedback import attach_texts, gate_feedback, quarantine_summary
 from fnlib.provenance import provenance
 from fnlib.registry import current_champion
-from fnlib.stages.common import RefDict, RunIds, StageRequest, content_id, read_split
+from fnlib.stages.common import RefDict, RunIds, StageRequest, read_split
 from fnlib.stages.monitor import read_log
 from fnlib.stages.train import Decision, Trained, TrainRequest, train
 from fnlib.stages.train import gate as train_gate
@@ -196,7 +203,7 @@ def build(store: ObjectStore, gated: Gated, request: RetrainRequest | None = Non
     new_train = pd.concat([train, fb_train]).sort_values(schema.ID, kind="stable")
     new_test = pd.concat([test, fb_holdout]).sort_values(schema.ID, kind="stable")
     train_bytes, test_bytes = write_split_csv(new_train), write_split_csv(new_test)
-    dataset_id = "ds-" + hashlib.sha256(train_bytes + b"\x00" + test_bytes).hexdigest()[:16]
+    dataset_id = catalog.dataset_id(train_bytes, test_bytes)
     objects: dict[str, ObjectRef] = {
         "train": store.put_bytes(object_key("dataset", dataset_id, "train.csv"), train_bytes,
                                  content_type="text/csv"),

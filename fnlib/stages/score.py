@@ -19,7 +19,14 @@ from typing import TypedDict
 
 import pandas as pd
 
-from fnlib.catalog import INCOMING, INCOMING_KEY_RE, day_prefix, partition_key, rejected_key
+from fnlib.catalog import (
+    INCOMING,
+    INCOMING_KEY_RE,
+    day_prefix,
+    part_id,
+    partition_key,
+    rejected_key,
+)
 from fnlib.data import schema
 from fnlib.data.validate import formula_cells
 from fnlib.errors import InputError, NothingToDo
@@ -28,7 +35,7 @@ from fnlib.monitoring.logs import make_prediction_rows, write_log_csv
 from fnlib.monitoring.reference import score_texts
 from fnlib.registry import current_champion, load_model
 from fnlib.stages.common import StageRequest
-from fnlib.storage.objects import ObjectStore, sha256_hex
+from fnlib.storage.objects import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -126,18 +133,18 @@ def score_incoming(store: ObjectStore, days: list[str] | None = None,
         data = store.get_bytes(head) if head and head.sha256 else None
         if data is None:  # written by another tool without our checksum metadata
             data, _ = store.read_uri_unverified(f"s3://{store.bucket}/{key}")
-        part = sha256_hex(data)[:16]
-        out_key = partition_key("predictions", day, f"part-{part}")
+        part = part_id(data)
+        out_key = partition_key("predictions", day, part)
         if store.head(out_key) is not None:
             summary["skipped"] += 1
             continue
         rows, rejected = _parse_incoming(data, key)
         if len(rejected):
-            store.put_bytes(rejected_key(day, f"part-{part}"),
+            store.put_bytes(rejected_key(day, part),
                             rejected.to_csv(index=False, lineterminator="\n").encode(),
                             content_type="text/csv")
             log.warning("%s: %d row(s) rejected, see %s", key, len(rejected),
-                        rejected_key(day, f"part-{part}"))
+                        rejected_key(day, part))
         if len(rows):
             if model is None:
                 model = load_model(store, champion.model)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, TypedDict
 
 from fnlib import __version__
-from fnlib.catalog import object_key
+from fnlib.catalog import content_id, object_key
 from fnlib.data import schema
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
@@ -30,15 +30,7 @@ from fnlib.registry import (
     record_decision,
     set_champion,
 )
-from fnlib.stages.common import (
-    RefDict,
-    Run,
-    RunIds,
-    StageRequest,
-    content_id,
-    read_split,
-    resolve,
-)
+from fnlib.stages.common import RefDict, Run, RunIds, StageRequest, read_split, resolve
 from fnlib.storage.manifest import (
     Manifest,
     commit_manifest,

@@ -18,10 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from fnlib.catalog import object_key
+from fnlib.catalog import content_id, object_key
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
-from fnlib.stages.common import RunIds, content_id
+from fnlib.stages.common import RunIds
 from fnlib.stages.tune import TuneGrid, TuneRequest
 from fnlib.storage.manifest import (
     Manifest,

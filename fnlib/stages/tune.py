@@ -26,19 +26,11 @@ from typing import Any, TypedDict
 import pandas as pd
 
 from fnlib import settings
-from fnlib.catalog import GRIDS, MODELS, TUNING_METRICS, VARIANTS, object_key
+from fnlib.catalog import GRIDS, MODELS, TUNING_METRICS, VARIANTS, content_id, object_key
 from fnlib.data import schema
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
-from fnlib.stages.common import (
-    RefDict,
-    Run,
-    RunIds,
-    StageRequest,
-    content_id,
-    read_split,
-    resolve,
-)
+from fnlib.stages.common import RefDict, Run, RunIds, StageRequest, read_split, resolve
 from fnlib.storage.manifest import (
     Manifest,
     commit_manifest,
