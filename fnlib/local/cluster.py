@@ -8,6 +8,12 @@ S3 server as in the default mode, and Airflow's components as separate processes
 ``state.json``; ``fn stack down`` stops them all and leaves the data (Postgres, Redis, Airflow
 home) for the next ``up``, which reuses it.
 
+A supervisor process (``python -m fnlib.local.cluster supervise FOLDER``, started by ``up``) plays
+the part of compose's ``restart: unless-stopped``: an Airflow component that exits by itself
+(the dag-processor and the triggerer do on their first failed metadata-DB call) is started
+again once PostgreSQL and Redis answer. A component stopped on purpose (``down``,
+:meth:`Cluster.stop_component`) has no PID recorded and stays stopped.
+
 The Airflow settings come from ``docker/airflow.env``, which the compose file reads too; this
 module adds only what depends on where things run (addresses, ports, paths, secrets).
 
@@ -19,6 +25,7 @@ folder is made traversable for that user's group.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import grp
 import json
 import logging
@@ -27,7 +34,9 @@ import pwd
 import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +160,8 @@ class Cluster(Stack):
     def pids(self) -> list[int]:
         """Every recorded server and component PID (each leads its own process group)."""
         state = self.state()
-        pids = [state.get(k) for k in ("s3_pid", "pg_pid", "redis_pid")] + list(self.procs().values())
+        pids = [state.get(k) for k in ("s3_pid", "pg_pid", "redis_pid", "supervisor_pid")]
+        pids += list(self.procs().values())
         return [p for p in pids if p]
 
     def set_overrides(self, overrides: dict[str, str]) -> None:
@@ -188,6 +198,9 @@ class Cluster(Stack):
                              "processes": {c: {"pid": procs.get(c),
                                                "running": _alive(procs.get(c), _marker(c))}
                                            for c in COMPONENTS}}
+        status["airflow"]["processes"]["supervisor"] = {
+            "pid": state.get("supervisor_pid"),
+            "running": _alive(state.get("supervisor_pid"), SUPERVISE)}
         status["postgres"] = {"pid": state.get("pg_pid"), "port": state.get("pg_port"),
                               "running": _alive(state.get("pg_pid"), "postgres")}
         status["redis"] = {"pid": state.get("redis_pid"), "port": state.get("redis_port"),
@@ -211,8 +224,10 @@ class Cluster(Stack):
         self._ensure_bucket()
         self.start_postgres()
         self.start_redis()
-        started = self._start_airflow_components()
+        with self._locked():
+            started = self._start_airflow_components()
         self._wait_ready(timeout, started)
+        self._start_supervisor()
         return self.status()
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str],
@@ -362,20 +377,22 @@ class Cluster(Stack):
                        timeout: float = 30.0) -> None:
         """Stop one component: ``sig`` to it, then TERM/KILL to its process group and to the
         groups of the task runners below it."""
-        pid = self.procs().get(component)
-        if _alive(pid, _marker(component)):
-            _stop_groups({pid: sig}, timeout, _tree_groups([pid]) - {pid})
-        self._save(procs={**self.procs(), component: None})
+        with self._locked():
+            pid = self.procs().get(component)
+            if _alive(pid, _marker(component)):
+                _stop_groups({pid: sig}, timeout, _tree_groups([pid]) - {pid})
+            self._save(procs={**self.procs(), component: None})
 
     def kill_component(self, component: str) -> int:
         """SIGKILL a component and every process below it at once, as the crash of its
         machine would (fault tests); returns its PID."""
-        pid = self.procs()[component]
-        for group in _tree_groups([pid]):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(group, signal.SIGKILL)
-        _stop_groups({}, 0, {pid})  # reap
-        self._save(procs={**self.procs(), component: None})
+        with self._locked():
+            pid = self.procs()[component]
+            for group in _tree_groups([pid]):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(group, signal.SIGKILL)
+            _stop_groups({}, 0, {pid})  # reap
+            self._save(procs={**self.procs(), component: None})
         return pid
 
     def _wait_ready(self, timeout: float, started: list[str]) -> None:
@@ -385,16 +402,17 @@ class Cluster(Stack):
         healthy = False
         restarted: set[str] = set()
         while time.monotonic() < deadline:
-            dead = [c for c in COMPONENTS if not _alive(self.procs().get(c), _marker(c))]
-            again = [c for c in dead if c in restarted]
-            if again:
-                raise StackError(f"{', '.join(again)} exited during start-up; see "
-                                 f"{self.dir / (again[0] + '.log')}")
-            for component in dead:  # e.g. one that was still exiting after a DB outage
-                log.warning("%s exited; starting it again", component)
-                self.start_component(component)
-                restarted.add(component)
-                pending |= {component} & set(WORKERS)
+            with self._locked():  # the supervisor of an earlier `up` may restart it too
+                dead = [c for c in COMPONENTS if not _alive(self.procs().get(c), _marker(c))]
+                again = [c for c in dead if c in restarted]
+                if again:
+                    raise StackError(f"{', '.join(again)} exited during start-up; see "
+                                     f"{self.dir / (again[0] + '.log')}")
+                for component in dead:  # e.g. one that was still exiting after a DB outage
+                    log.warning("%s exited; starting it again", component)
+                    self.start_component(component)
+                    restarted.add(component)
+                    pending |= {component} & set(WORKERS)
             pending = {w for w in pending
                        if " ready." not in (self.dir / f"{w}.log").read_text(errors="replace")}
             if not healthy:
@@ -405,12 +423,107 @@ class Cluster(Stack):
         raise StackError(f"cluster not ready after {timeout:.0f}s (workers not ready: "
                          f"{sorted(pending)}); see the logs in {self.dir}")
 
+    # -- supervision ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the stack folder's lock: the supervisor and the commands that start or stop
+        components (``up``, ``down``, :meth:`stop_component`, :meth:`kill_component`) check
+        and change the process table one at a time. Not re-entrant."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with (self.dir / "state.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _save(self, **updates: Any) -> dict[str, Any]:
+        """As the stack's, but atomic (written aside, then renamed): the supervisor reads the
+        state while other processes write it."""
+        state = {**self.state(), **updates}
+        self.dir.mkdir(parents=True, exist_ok=True)
+        part = self.state_file.with_name(f"state.json.{os.getpid()}")
+        part.write_text(json.dumps(state, indent=2))
+        part.replace(self.state_file)
+        return state
+
+    def _start_supervisor(self) -> None:
+        if _alive(self.state().get("supervisor_pid"), SUPERVISE):
+            return
+        proc = self._spawn("supervisor", [sys.executable, "-m", __spec__.name, SUPERVISE,
+                                          str(self.dir)], dict(os.environ))
+        self._save(supervisor_pid=proc.pid)
+        deadline = time.monotonic() + 10  # its command line is the parent's until it execs
+        while not _alive(proc.pid, SUPERVISE) and proc.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        log.info("supervisor started (pid %d): restarts components that exit", proc.pid)
+
+    def _servers_answer(self) -> bool:
+        state = self.state()
+        if not (_alive(state.get("pg_pid"), "postgres") and _alive(state.get("redis_pid"),
+                                                                   "redis-server")):
+            return False
+        ready = subprocess.run([str(pg_bindir() / "pg_isready"), "-q", "-h", "127.0.0.1", "-p",
+                                str(state["pg_port"])], check=False)
+        return ready.returncode == 0 and _redis_ping(state["redis_port"])
+
+    def supervise(self, every: float = 2.0, max_backoff: float = 60.0, *,
+                  clock: Callable[[], float] = time.monotonic,
+                  pause: Callable[[float], None] = time.sleep) -> None:
+        """Restart Airflow components that exited by themselves, as compose's
+        ``restart: unless-stopped`` does, once the metadata DB and the broker answer. A
+        component that exits again soon waits twice as long before its next start (up to
+        ``max_backoff`` s); one that ran for ``max_backoff`` s starts over at ``every``.
+        Returns when another supervisor or ``down`` takes over the stack folder. (``clock``
+        and ``pause``: the time source, for tests.)"""
+        backoff = {c: every for c in COMPONENTS}
+        started_at: dict[str, float] = {}
+        me = os.getpid()
+        deadline = clock() + 30  # until `up` has recorded this process
+        while self.state().get("supervisor_pid") != me and clock() < deadline:
+            pause(0.2)
+        while self.state().get("supervisor_pid") == me:
+            now = clock()
+            dead = {c: pid for c, pid in self.procs().items()
+                    if c in COMPONENTS and pid and not _alive(pid, _marker(c))}
+            for pid in dead.values():
+                _reap(pid)  # when this process started it
+            exited = [c for c in dead if now - started_at.get(c, -1e9) >= backoff[c]]
+            if exited and self._servers_answer():
+                with self._locked():
+                    procs = self.procs()
+                    for component in exited:
+                        pid = procs.get(component)
+                        if not pid or _alive(pid, _marker(component)):
+                            continue  # stopped on purpose, or restarted meanwhile
+                        ran = now - started_at.get(component, -1e9)
+                        backoff[component] = (every if ran >= max_backoff
+                                              else min(2 * backoff[component], max_backoff))
+                        log.warning("%s (pid %d) exited; starting it again (see %s.log.1)",
+                                    component, pid, component)
+                        self.start_component(component)
+                        started_at[component] = clock()
+            pause(every)
+        log.info("supervisor of %s: no longer in charge, exiting", self.dir)
+
     def down(self, timeout: float = 20.0) -> list[str]:
         """Stop Airflow's components (all at once), then Redis and Postgres, then S3.
 
         Each gets its polite signal (Celery workers: warm shutdown; Postgres: fast shutdown;
         Redis: flush and exit) and ``timeout`` seconds; what is left of its process group is
-        then terminated and killed."""
+        then terminated and killed. The supervisor goes first, so it restarts nothing."""
+        with self._locked():
+            return self._down(timeout)
+
+    def _down(self, timeout: float) -> list[str]:
+        supervisor = self.state().get("supervisor_pid")
+        stopped = []
+        if _alive(supervisor, SUPERVISE):  # it waits on the lock we hold: it is between checks
+            _stop_groups({supervisor: signal.SIGTERM}, timeout)
+            stopped.append(f"supervisor (pid {supervisor})")
+        self._save(supervisor_pid=None)
         procs = self.procs()
         components = {c: procs.get(c) for c in COMPONENTS if _alive(procs.get(c), _marker(c))}
         # task runners live in process groups of their own, below the workers
@@ -422,10 +535,11 @@ class Cluster(Stack):
                    if _alive(state.get(key), marker)}
         _stop_groups({pid: SERVER_SIGNALS[name] for name, pid in servers.items()}, timeout)
         self._save(redis_pid=None, pg_pid=None)
-        stopped = [f"{name} (pid {pid})" for name, pid in {**components, **servers}.items()]
+        stopped += [f"{name} (pid {pid})" for name, pid in {**components, **servers}.items()]
         return stopped + super().down(timeout)
 
 
+SUPERVISE = "supervise"  # the supervisor's command (and its marker in the process table)
 SERVERS = (("redis", "redis_pid", "redis-server"), ("postgres", "pg_pid", "postgres"))
 SERVER_SIGNALS = {"redis": signal.SIGTERM, "postgres": signal.SIGINT}
 
@@ -511,3 +625,10 @@ def _anything_running(stack: Stack) -> bool:
     parts = [p for p in status.values() if isinstance(p, dict)]
     parts += list(status["airflow"].get("processes", {}).values())
     return any(p.get("running") for p in parts)
+
+
+if __name__ == "__main__":  # python -m fnlib.local.cluster supervise FOLDER (started by `up`)
+    if len(sys.argv) != 3 or sys.argv[1] != SUPERVISE:
+        sys.exit(f"usage: python -m {__spec__.name} {SUPERVISE} STACK_FOLDER")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    Cluster(Path(sys.argv[2])).supervise()
