@@ -110,15 +110,9 @@ def record_decision(store: ObjectStore, model_id: str, decision: GateDecision) -
 
 
 def champion_history(store: ObjectStore) -> list[Champion]:
-    """Every version of the champion pointer, newest first."""
-    out = []
-    for version in store.list_versions(CHAMPION_KEY):
-        raw = store.client.get_object(Bucket=store.bucket, Key=CHAMPION_KEY,
-                                      VersionId=version["VersionId"])["Body"].read()
-        import json
-
-        out.append(Champion.from_dict(json.loads(raw)))
-    return out
+    """Every version of the champion pointer, newest first; each is verified against the
+    sha256 recorded when it was written, so a modified pointer version is refused."""
+    return [Champion.from_dict(store.get_json(ref)) for ref in store.versions(CHAMPION_KEY)]
 
 
 def promote(store: ObjectStore, model_id: str, reason: str) -> Champion:

@@ -257,5 +257,5 @@ def finish(store: ObjectStore, request: Claimed, outcome: Decision | dict[str, A
         outcome = {**outcome, "feedback": feedback}
     request_id = request["request_id"]
     ref = store.put_json(retrain_request_key("done", request_id), {"request": request, "outcome": outcome})
-    store.client.delete_object(Bucket=store.bucket, Key=retrain_request_key("pending", request_id))
+    store.delete(retrain_request_key("pending", request_id))
     return {"request_id": request_id, "done": ref.versioned_uri, **outcome}

@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -252,6 +252,12 @@ class ObjectStore:
     def put_json(self, key: str, obj: Any) -> ObjectRef:
         return self.put_bytes(key, canonical_json(obj), content_type="application/json")
 
+    def delete(self, key: str) -> None:
+        """Retire ``key``: a delete marker becomes its current version. The bucket is
+        versioned, so every version written stays readable by its version id. Deleting a key
+        that is already gone does nothing."""
+        self._call("delete_object", key, Bucket=self.bucket, Key=check_key(key))
+
     # -- reads ------------------------------------------------------------------------------
     def head(self, key: str, version_id: str | None = None) -> ObjectRef | None:
         """The current (or given) version of ``key`` as a ref, or None if there is none."""
@@ -342,6 +348,14 @@ class ObjectStore:
             "list_object_versions", key, Bucket=self.bucket, Prefix=check_key(key)
         )
         return [v for v in response.get("Versions", []) if v["Key"] == key]
+
+    def versions(self, key: str) -> Iterator[ObjectRef]:
+        """Every version of exactly ``key``, newest first, as refs carrying the sha256
+        recorded when each was written: :meth:`get_bytes` reads one verified, like any ref."""
+        for version in self.list_versions(key):
+            ref = self.head(key, version["VersionId"])
+            if ref is not None:
+                yield ref
 
     def list_keys(self, prefix: str) -> list[str]:
         paginator = self.client.get_paginator("list_objects_v2")

@@ -143,6 +143,25 @@ def test_overwriting_or_deleting_through_the_api_cannot_swap_the_model(world):
         load_model(store, ref)
 
 
+def test_modified_old_champion_version_is_refused_by_the_history(store):
+    """The promotion history is read like any other object: a pointer version modified in
+    the bucket is refused, not shown as if it had been promoted."""
+    from fnlib.catalog import CHAMPION_KEY
+    from fnlib.registry import Champion, champion_history, set_champion
+
+    def pointer(model_id: str) -> Champion:
+        return Champion(model_id=model_id, manifest={}, model={}, metrics={"f1": 0.9},
+                        dataset_id="ds-1", config={}, reason="test")
+
+    first = set_champion(store, pointer("mdl-first"), None)
+    set_champion(store, pointer("mdl-second"), store.head(CHAMPION_KEY))
+    assert [c.model_id for c in champion_history(store)] == ["mdl-second", "mdl-first"]
+    forged = json.dumps({**json.loads(store.get_bytes(first)), "model_id": "mdl-forged"}).encode()
+    tamper(store.bucket, CHAMPION_KEY, first.version_id, forged, consistent=True)
+    with pytest.raises(ChecksumMismatch, match=CHAMPION_KEY):
+        champion_history(store)
+
+
 def _object_versions(store):
     paginator = store.client.get_paginator("list_object_versions")
     for page in paginator.paginate(Bucket=store.bucket):
