@@ -35,6 +35,8 @@ SOURCE_NAMES = ("synthetic", "isot", "liar", "fakenewsnet", "csv", "folders", "j
 SOURCES_NEEDING_PATH = tuple(s for s in SOURCE_NAMES if s != "synthetic")
 SPLIT_STRATEGIES = ("random", "predefined")
 """``random``: stratified and seeded; ``predefined``: the data set's published split."""
+EVALUATION_SPLITS = ("test", "all")
+"""What an evaluation scores: a dataset's test split, or all of it (train + test)."""
 GRIDS = ("default", "small")
 """Grid sizes of a tuning run (``small``: one configuration per model and feature setting)."""
 TUNING_METRICS = ("f1", "accuracy", "precision", "recall", "roc_auc")

@@ -108,7 +108,7 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("evaluate", help="score a model on a dataset split; an evaluation object")
     p.add_argument("--model", default="champion", help="mdl-... or champion (default)")
     p.add_argument("--dataset", required=True, help="ds-... to evaluate on")
-    p.add_argument("--split", default="test", choices=["test", "all"],
+    p.add_argument("--split", default="test", choices=list(catalog.EVALUATION_SPLITS),
                    help="the dataset's test split (default) or train + test")
     p.add_argument("--no-wandb", action="store_true", help="do not log the metrics to W&B")
     p.set_defaults(func=cmd_evaluate)

@@ -22,7 +22,7 @@ from typing import Any, TypedDict
 import pandas as pd
 
 from fnlib import __version__
-from fnlib.catalog import content_id, object_key
+from fnlib.catalog import EVALUATION_SPLITS, content_id, object_key
 from fnlib.data import schema
 from fnlib.errors import InputError
 from fnlib.provenance import provenance
@@ -39,7 +39,6 @@ from fnlib.storage.objects import ObjectRef, ObjectStore
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("test", "all")
 SUMMARY_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "n")
 
 
@@ -54,8 +53,8 @@ class EvaluateRequest(StageRequest):
     split: str = "test"
 
     def __post_init__(self) -> None:
-        if self.split not in SPLITS:
-            raise InputError(f"split must be one of {list(SPLITS)}, got {self.split!r}")
+        if self.split not in EVALUATION_SPLITS:
+            raise InputError(f"split must be one of {list(EVALUATION_SPLITS)}, got {self.split!r}")
         if not self.dataset_id:
             raise InputError("no dataset given: pass a dataset id (ds-...) to evaluate on")
         if not (self.model == "champion" or str(self.model).startswith("mdl-")):

@@ -87,9 +87,12 @@ def test_cli_offers_the_catalog_names():
     choices = {a.dest: a.choices for a in sub.choices["tune"]._actions if a.choices}
     assert tuple(choices["grid"]) == catalog.GRIDS
     assert tuple(choices["metric"]) == catalog.TUNING_METRICS
+    choices = {a.dest: a.choices for a in sub.choices["evaluate"]._actions if a.choices}
+    assert tuple(choices["split"]) == catalog.EVALUATION_SPLITS
 
 
 @pytest.mark.parametrize("name", ["MODELS", "VARIANTS", "SOURCE_NAMES", "SPLIT_STRATEGIES",
+                                  "EVALUATION_SPLITS",
                                   "GRIDS", "TUNING_METRICS", "GATE_METRICS"])
 def test_lists_are_tuples_without_repeats(name):
     value = getattr(catalog, name)
