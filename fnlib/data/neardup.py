@@ -8,10 +8,16 @@ repost.
 
 The search is **exact** (every pair at or above the threshold is found, nothing else) and
 fast, by prefix filtering (the all-pairs similarity join): order the vocabulary from rarest to
-most common; a pair with Jaccard >= t must share at least one of the first
-``|x| - ceil(t * |x|) + 1`` words of each set in that order. Candidate pairs are the pairs
-sharing such a "prefix" word (one sparse matrix product; prefixes are made of rare words, so
-there are few), and each candidate is then checked with its exact Jaccard.
+most common. A pair with Jaccard >= t shares at least ``a = ceil(t * max(|x|, |y|))`` words,
+and its k-th shared word (in that order) lies within the first ``|x| - a + k`` words of x and
+the first ``|y| - a + k`` of y (at least a - k shared words follow it in both). So with
+``k = min(K, ceil(t * |x|))`` per set, the "prefix" of a set is its first
+``|x| - ceil(t * |x|) + k`` words, and a pair is a candidate only if its prefixes share at least
+``min(k_x, k_y)`` words: one sparse matrix product counts them. K = 1 is the classic prefix
+filter; on long articles chance sharing of one rare word is common (a 45k-article corpus gives
+tens of millions of one-word candidates), sharing several is not, so K = 4 keeps the candidate
+set small without losing a pair. Each candidate is then checked with its exact Jaccard, in
+batches of bounded size.
 
 :func:`drop_near_duplicates` removes from **train** every row that is a near-duplicate of some
 test row (the test split is never changed) and reports how many, how many of those pairs
@@ -33,6 +39,11 @@ from fnlib.data.schema import ID, LABEL, TEXT
 log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.8
+#: shared prefix words required of a candidate pair (the k above, capped per set); exact for any
+#: value >= 1, larger values trade a longer prefix for far fewer candidates
+PREFIX_SHARED = 4
+#: candidate pairs are verified in batches holding at most this many stored words
+VERIFY_BATCH_WORDS = 20_000_000
 MAX_EXAMPLES = 5
 SNIPPET_CHARS = 100
 _TOKEN = re.compile(r"\w+")
@@ -59,15 +70,35 @@ def _incidence(sets: list[frozenset[str]], vocab: dict[str, int]) -> sp.csr_matr
     return matrix
 
 
-def _prefixes(matrix: sp.csr_matrix, threshold: float) -> sp.csr_matrix:
-    """Keep the first ``n - ceil(threshold * n) + 1`` (rarest) words of each row."""
+def _prefixes(matrix: sp.csr_matrix, threshold: float,
+              shared: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Each row's first ``n - ceil(threshold * n) + k`` (rarest) words, and its k
+    (``min(shared, ceil(threshold * n))``): a pair must share ``min(k_x, k_y)`` of them."""
     sizes = np.diff(matrix.indptr)
-    keep = sizes - np.ceil(threshold * sizes - 1e-9).astype(np.int64) + 1
-    keep = np.minimum(np.maximum(keep, 0), sizes)
+    least = np.ceil(threshold * sizes - 1e-9).astype(np.int64)  # words any match shares
+    k = np.minimum(shared, least)
+    keep = np.minimum(np.maximum(sizes - least + k, 0), sizes)
     position = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], sizes)
     mask = position < np.repeat(keep, sizes)
     rows = np.repeat(np.arange(matrix.shape[0]), sizes)[mask]
-    return sp.csr_matrix((matrix.data[mask], (rows, matrix.indices[mask])), shape=matrix.shape)
+    prefix = sp.csr_matrix((matrix.data[mask], (rows, matrix.indices[mask])), shape=matrix.shape)
+    return prefix, k
+
+
+def _intersections(x: sp.csr_matrix, y: sp.csr_matrix, rows: np.ndarray,
+                   cols: np.ndarray) -> np.ndarray:
+    """|x_r & y_c| for each candidate (r, c), in batches of bounded size."""
+    out = np.zeros(len(rows), dtype=np.int64)
+    words = np.cumsum(np.diff(x.indptr)[rows])
+    start = 0
+    while start < len(rows):
+        base = words[start - 1] if start else 0
+        stop = max(int(np.searchsorted(words, base + VERIFY_BATCH_WORDS, side="right")),
+                   start + 1)
+        r, c = rows[start:stop], cols[start:stop]
+        out[start:stop] = np.asarray(x[r].multiply(y[c]).sum(axis=1)).ravel()
+        start = stop
+    return out
 
 
 def near_duplicate_pairs(train: pd.DataFrame, test: pd.DataFrame,
@@ -86,18 +117,20 @@ def near_duplicate_pairs(train: pd.DataFrame, test: pd.DataFrame,
             frequency[w] = frequency.get(w, 0) + 1
     vocab = {w: rank for rank, w in enumerate(sorted(frequency, key=lambda w: (frequency[w], w)))}
     x, y = _incidence(train_sets, vocab), _incidence(test_sets, vocab)
-    candidates = (_prefixes(x, threshold) @ _prefixes(y, threshold).T).tocoo()
+    (px, kx), (py, ky) = (_prefixes(m, threshold, PREFIX_SHARED) for m in (x, y))
+    candidates = (px @ py.T).tocoo()
     rows, cols = candidates.row.astype(np.int64), candidates.col.astype(np.int64)
     size_x, size_y = np.diff(x.indptr)[rows], np.diff(y.indptr)[cols]
-    plausible = (np.minimum(size_x, size_y) >= threshold * np.maximum(size_x, size_y) - 1e-9)
+    plausible = ((candidates.data >= np.minimum(kx[rows], ky[cols]))
+                 & (np.minimum(size_x, size_y) >= threshold * np.maximum(size_x, size_y) - 1e-9))
     rows, cols = rows[plausible], cols[plausible]
-    inter = np.asarray(x[rows].multiply(y[cols]).sum(axis=1)).ravel() if len(rows) else np.array([])
+    inter = _intersections(x, y, rows, cols)
     union = np.diff(x.indptr)[rows] + np.diff(y.indptr)[cols] - inter
     score = np.divide(inter, union, out=np.zeros(len(rows)), where=union > 0)
     hit = score >= threshold - 1e-12
     pairs = pd.DataFrame({"train_pos": rows[hit], "test_pos": cols[hit], "jaccard": score[hit]})
-    log.debug("near-duplicates: %d candidate pairs, %d at Jaccard >= %s",
-              len(candidates.row), len(pairs), threshold)
+    log.debug("near-duplicates: %d pairs share a prefix word, %d candidates, %d at Jaccard >= %s",
+              len(candidates.row), len(rows), len(pairs), threshold)
     return pairs.sort_values(["train_pos", "test_pos"], kind="stable").reset_index(drop=True)
 
 

@@ -1,4 +1,4 @@
-"""Near-duplicates across the split: found by MinHash LSH, verified exactly, dropped from train."""
+"""Near-duplicates across the split: found exactly by prefix filtering, dropped from train."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fnlib.data import neardup
 from fnlib.data.neardup import drop_near_duplicates, jaccard, near_duplicate_pairs, word_sets
 from fnlib.data.prepare import PrepareOptions, prepare_corpus
 
@@ -43,7 +44,13 @@ def test_a_changed_word_is_found_and_unrelated_texts_are_not() -> None:
     assert first["train_text"].startswith("Senate passes")
 
 
-def test_agrees_with_brute_force_on_random_corpora() -> None:
+@pytest.mark.parametrize(("shared", "batch_words"), [(1, 20_000_000), (4, 20_000_000), (12, 7)],
+                         ids=["one-shared-word", "default", "many-shared-tiny-batches"])
+def test_agrees_with_brute_force_on_random_corpora(monkeypatch, shared, batch_words) -> None:
+    """Exact for any number of required shared prefix words, and however the candidates are
+    batched for verification."""
+    monkeypatch.setattr(neardup, "PREFIX_SHARED", shared)
+    monkeypatch.setattr(neardup, "VERIFY_BATCH_WORDS", batch_words)
     rng = np.random.default_rng(7)
     test_texts = _random_texts(rng, 60)
     train_texts = _random_texts(rng, 200)
