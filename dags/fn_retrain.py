@@ -11,9 +11,11 @@ Then, once per request: `claim` (conditional write, so two runs cannot both take
 requests about a former champion are retired), `gate` (quality-gate all feedback: label set,
 unique ids, non-empty text, length and vocabulary-coverage bounds, not already training data;
 bad rows are quarantined with reasons, never trained on), `build` (new dataset = base +
-accepted feedback, lineage to both, with a common holdout neither model trains on), `train`
-(the challenger, with the champion's config), `compare` (promote only if better on the common
-holdout; the decision is recorded), `finish` (the request is marked done).
+accepted feedback, lineage to both, with a common holdout neither model trains on),
+`challenger` (the champion's config trained on it), `compare` (promote only if better on the
+common holdout; the decision is recorded), `finish` (the request is marked done). With fewer
+accepted rows than `min_accepted`, nothing is built or trained and the outcome says why.
+Each task is one call into `fnlib.stages.retrain`.
 """
 
 from __future__ import annotations
