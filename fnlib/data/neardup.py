@@ -16,8 +16,9 @@ the first ``|y| - a + k`` of y (at least a - k shared words follow it in both). 
 ``min(k_x, k_y)`` words: one sparse matrix product counts them. K = 1 is the classic prefix
 filter; on long articles chance sharing of one rare word is common (a 45k-article corpus gives
 tens of millions of one-word candidates), sharing several is not, so K = 4 keeps the candidate
-set small without losing a pair. Each candidate is then checked with its exact Jaccard, in
-batches of bounded size.
+set small without losing a pair. The product is taken a block of train rows at a time and
+filtered at once, so memory follows the candidates; each candidate is then checked with its
+exact Jaccard, in batches of bounded size.
 
 :func:`drop_near_duplicates` removes from **train** every row that is a near-duplicate of some
 test row (the test split is never changed) and reports how many, how many of those pairs
@@ -44,6 +45,8 @@ DEFAULT_THRESHOLD = 0.8
 PREFIX_SHARED = 4
 #: candidate pairs are verified in batches holding at most this many stored words
 VERIFY_BATCH_WORDS = 20_000_000
+#: train rows whose prefix products are taken (and filtered) at once
+CANDIDATE_BLOCK_ROWS = 2_000
 MAX_EXAMPLES = 5
 SNIPPET_CHARS = 100
 _TOKEN = re.compile(r"\w+")
@@ -85,6 +88,30 @@ def _prefixes(matrix: sp.csr_matrix, threshold: float,
     return prefix, k
 
 
+def _candidates(x: sp.csr_matrix, y: sp.csr_matrix,
+                threshold: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """(train rows, test rows) of the candidate pairs, and how many pairs share a prefix word.
+
+    The prefix product is taken a block of train rows at a time and filtered at once, so memory
+    follows the candidates, not the (far more numerous) pairs that share one common word."""
+    (px, kx), (py, ky) = (_prefixes(m, threshold, PREFIX_SHARED) for m in (x, y))
+    pyt = py.T.tocsc()
+    size_x, size_y = np.diff(x.indptr), np.diff(y.indptr)
+    found_rows, found_cols, sharing = [], [], 0
+    for start in range(0, x.shape[0], CANDIDATE_BLOCK_ROWS):
+        block = (px[start:start + CANDIDATE_BLOCK_ROWS] @ pyt).tocoo()
+        rows, cols = block.row.astype(np.int64) + start, block.col.astype(np.int64)
+        sharing += len(rows)
+        sx, sy = size_x[rows], size_y[cols]
+        keep = ((block.data >= np.minimum(kx[rows], ky[cols]))
+                & (np.minimum(sx, sy) >= threshold * np.maximum(sx, sy) - 1e-9))
+        found_rows.append(rows[keep])
+        found_cols.append(cols[keep])
+    if not found_rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0
+    return np.concatenate(found_rows), np.concatenate(found_cols), sharing
+
+
 def _intersections(x: sp.csr_matrix, y: sp.csr_matrix, rows: np.ndarray,
                    cols: np.ndarray) -> np.ndarray:
     """|x_r & y_c| for each candidate (r, c), in batches of bounded size."""
@@ -117,20 +144,14 @@ def near_duplicate_pairs(train: pd.DataFrame, test: pd.DataFrame,
             frequency[w] = frequency.get(w, 0) + 1
     vocab = {w: rank for rank, w in enumerate(sorted(frequency, key=lambda w: (frequency[w], w)))}
     x, y = _incidence(train_sets, vocab), _incidence(test_sets, vocab)
-    (px, kx), (py, ky) = (_prefixes(m, threshold, PREFIX_SHARED) for m in (x, y))
-    candidates = (px @ py.T).tocoo()
-    rows, cols = candidates.row.astype(np.int64), candidates.col.astype(np.int64)
-    size_x, size_y = np.diff(x.indptr)[rows], np.diff(y.indptr)[cols]
-    plausible = ((candidates.data >= np.minimum(kx[rows], ky[cols]))
-                 & (np.minimum(size_x, size_y) >= threshold * np.maximum(size_x, size_y) - 1e-9))
-    rows, cols = rows[plausible], cols[plausible]
+    rows, cols, sharing = _candidates(x, y, threshold)
     inter = _intersections(x, y, rows, cols)
     union = np.diff(x.indptr)[rows] + np.diff(y.indptr)[cols] - inter
     score = np.divide(inter, union, out=np.zeros(len(rows)), where=union > 0)
     hit = score >= threshold - 1e-12
     pairs = pd.DataFrame({"train_pos": rows[hit], "test_pos": cols[hit], "jaccard": score[hit]})
     log.debug("near-duplicates: %d pairs share a prefix word, %d candidates, %d at Jaccard >= %s",
-              len(candidates.row), len(rows), len(pairs), threshold)
+              sharing, len(rows), len(pairs), threshold)
     return pairs.sort_values(["train_pos", "test_pos"], kind="stable").reset_index(drop=True)
 
 

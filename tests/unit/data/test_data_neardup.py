@@ -44,13 +44,16 @@ def test_a_changed_word_is_found_and_unrelated_texts_are_not() -> None:
     assert first["train_text"].startswith("Senate passes")
 
 
-@pytest.mark.parametrize(("shared", "batch_words"), [(1, 20_000_000), (4, 20_000_000), (12, 7)],
+@pytest.mark.parametrize(("shared", "batch_words", "block_rows"),
+                         [(1, 20_000_000, 2_000), (4, 20_000_000, 2_000), (12, 7, 13)],
                          ids=["one-shared-word", "default", "many-shared-tiny-batches"])
-def test_agrees_with_brute_force_on_random_corpora(monkeypatch, shared, batch_words) -> None:
+def test_agrees_with_brute_force_on_random_corpora(monkeypatch, shared, batch_words,
+                                                   block_rows) -> None:
     """Exact for any number of required shared prefix words, and however the candidates are
-    batched for verification."""
+    found (blocks of train rows) and verified (batches)."""
     monkeypatch.setattr(neardup, "PREFIX_SHARED", shared)
     monkeypatch.setattr(neardup, "VERIFY_BATCH_WORDS", batch_words)
+    monkeypatch.setattr(neardup, "CANDIDATE_BLOCK_ROWS", block_rows)
     rng = np.random.default_rng(7)
     test_texts = _random_texts(rng, 60)
     train_texts = _random_texts(rng, 200)
