@@ -5,7 +5,7 @@ For each set the corpus is prepared as ``fn_dataset`` does (scrub, exact/normali
 split: LIAR with its published split, the others random 80/20, seed 42), with the near-duplicate
 step off. Then, side by side in one run:
 
-- the near-duplicate pairs between train and test (MinHash LSH, verified exactly), with the
+- the near-duplicate pairs between train and test (the exact prefix-filtered search), with the
   time the detection took, checked against brute-force Jaccard over every pair (``exact``);
 - one fixed model (logistic regression C=1 on raw TF-IDF unigrams, the library defaults; no
   tuning, so the only difference is the training rows) fitted on train **with** and **without**

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import re
+from array import array
 from typing import Any
 
 import numpy as np
@@ -62,13 +63,25 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / union if union else 0.0
 
 
-def _incidence(sets: list[frozenset[str]], vocab: dict[str, int]) -> sp.csr_matrix:
+def _word_ids(texts: pd.Series, vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's distinct words (as :func:`word_sets` reads them) as ids into ``vocab``, which
+    grows as new words appear: ``(indptr, ids)``, the words of text i being
+    ``ids[indptr[i]:indptr[i + 1]]``. Integers, not sets of strings, so a corpus of long
+    articles costs a few bytes per word."""
+    ids, sizes = array("q"), array("q")
+    for text in texts.astype(str):
+        words = {vocab.setdefault(w, len(vocab)) for w in _TOKEN.findall(text.casefold())}
+        ids.extend(words)
+        sizes.append(len(words))
+    indptr = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(sizes, dtype=np.int64), out=indptr[1:])
+    return indptr, np.frombuffer(ids, dtype=np.int64)
+
+
+def _incidence(indptr: np.ndarray, ids: np.ndarray, rank: np.ndarray) -> sp.csr_matrix:
     """Binary documents x words matrix; column j is the word of rank j (rarest first)."""
-    indptr = np.zeros(len(sets) + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum([len(s) for s in sets])
-    indices = np.fromiter((vocab[w] for s in sets for w in s), dtype=np.int64, count=int(indptr[-1]))
-    data = np.ones(len(indices), dtype=np.int32)
-    matrix = sp.csr_matrix((data, indices, indptr), shape=(len(sets), len(vocab)))
+    data = np.ones(len(ids), dtype=np.int32)
+    matrix = sp.csr_matrix((data, rank[ids], indptr), shape=(len(indptr) - 1, len(rank)))
     matrix.sort_indices()  # each row's words from rarest to most common
     return matrix
 
@@ -137,13 +150,12 @@ def near_duplicate_pairs(train: pd.DataFrame, test: pd.DataFrame,
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"near-duplicate threshold must be in (0, 1], got {threshold}")
-    train_sets, test_sets = word_sets(train[TEXT]), word_sets(test[TEXT])
-    frequency: dict[str, int] = {}
-    for words in (*train_sets, *test_sets):
-        for w in words:
-            frequency[w] = frequency.get(w, 0) + 1
-    vocab = {w: rank for rank, w in enumerate(sorted(frequency, key=lambda w: (frequency[w], w)))}
-    x, y = _incidence(train_sets, vocab), _incidence(test_sets, vocab)
+    vocab: dict[str, int] = {}
+    words = [_word_ids(frame[TEXT], vocab) for frame in (train, test)]
+    frequency = np.bincount(np.concatenate([ids for _, ids in words]), minlength=len(vocab))
+    rank = np.empty(len(vocab), dtype=np.int64)  # rarest first, ties in order of appearance
+    rank[np.lexsort((np.arange(len(vocab)), frequency))] = np.arange(len(vocab))
+    x, y = (_incidence(indptr, ids, rank) for indptr, ids in words)
     rows, cols, sharing = _candidates(x, y, threshold)
     inter = _intersections(x, y, rows, cols)
     union = np.diff(x.indptr)[rows] + np.diff(y.indptr)[cols] - inter
