@@ -1,4 +1,5 @@
-"""Helpers shared by the stages: resolving inputs and reading verified splits."""
+"""The request base, the run's types and helpers shared by the stages: resolving inputs and
+reading verified splits."""
 
 from __future__ import annotations
 
