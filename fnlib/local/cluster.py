@@ -47,7 +47,6 @@ from fnlib.local.stack import (
     StackError,
     _alive,
     _free_port,
-    _free_port_is,
     _group_alive,
     _reap,
     _stop_group,
@@ -243,9 +242,22 @@ class Cluster(Stack):
                                     start_new_session=True, **popen)
 
     def _port(self, key: str, preferred: int | None = None) -> int:
-        state = self.state()
-        if state.get(key) and _free_port_is(state[key]):
-            return state[key]
+        """The server's recorded port, else a free one. A restarted server must come back on
+        its port: the running components know only that address (a broker or DB that moves
+        leaves the scheduler sending to nothing). The previous server's connections linger
+        in TIME_WAIT for a while, which the servers' own SO_REUSEADDR bind ignores; a port
+        someone else listens on is given up after 10 s, with a warning."""
+        recorded = self.state().get(key)
+        if recorded:
+            deadline = time.monotonic() + 10
+            while not _port_reusable(recorded):
+                if time.monotonic() > deadline:
+                    log.warning("127.0.0.1:%d is taken: moving %s; components started before "
+                                "keep the old address (fn stack down, then up)", recorded, key)
+                    break
+                time.sleep(0.5)
+            else:
+                return recorded
         return self._save(**{key: _free_port(preferred)})[key]
 
     def start_postgres(self) -> None:
@@ -342,7 +354,7 @@ class Cluster(Stack):
             return []
         state = self.state()
         if "api_port" not in state or (missing and "api-server" in missing
-                                       and not _free_port_is(state["api_port"])):
+                                       and not _port_reusable(state["api_port"])):
             self._save(api_port=_free_port(int(os.environ.get("FN_API_PORT", "8080")) or None))
         if "jwt_secret" not in self.state():
             import secrets
@@ -585,6 +597,19 @@ def _tree_groups(pids: list[int | None]) -> set[int]:
             groups.add(os.getpgid(pid))
         todo.extend(children.get(pid, []))
     return groups
+
+
+def _port_reusable(port: int) -> bool:
+    """Whether a server can listen on ``port`` now: nothing listens there. Bound as the
+    servers bind (SO_REUSEADDR: Postgres, Redis and uvicorn), so connections of an earlier
+    server still in TIME_WAIT do not count."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _healthy(url: str) -> bool:

@@ -100,3 +100,24 @@ def test_up_starts_one_supervisor_and_down_stops_it_first(tmp_path, monkeypatch)
     assert not cluster.status()["airflow"]["processes"]["supervisor"]["running"]
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # gone, and reaped
+
+
+def test_a_restarted_server_keeps_its_port_despite_lingering_connections(tmp_path):
+    import socket
+
+    from fnlib.local.cluster import _port_reusable
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    cluster = Cluster(tmp_path)
+    cluster._save(redis_port=port)
+    client = socket.create_connection(("127.0.0.1", port))
+    served, _ = listener.accept()
+    assert not _port_reusable(port)  # someone listens there
+    served.close()  # the server closes first: its side lingers in TIME_WAIT
+    client.close()
+    listener.close()
+    # a plain bind is refused for a while, yet the server may listen again (SO_REUSEADDR),
+    # and must: the components know the broker and the DB by their ports
+    assert _port_reusable(port)
+    assert cluster._port("redis_port") == port
