@@ -150,7 +150,7 @@ def _await_run(api: AirflowClient, dag_id: str, run_type: str, known: set[str]) 
         if runs and runs[0]["state"] in ("success", "failed"):
             assert runs[0]["state"] == "success", f"{dag_id} {runs[0]['dag_run_id']} failed"
             return runs[0]
-        time.sleep(5)
+        time.sleep(2)
     raise AssertionError(f"no finished {run_type} run of {dag_id} after {CHAIN_TIMEOUT}s")
 
 
@@ -236,7 +236,7 @@ def test_backfill_of_monitoring_from_the_trigger_dialog(stack, browser, api, sho
         if len(runs) == BACKFILL_DAYS and all(r["state"] in ("success", "failed") for r in runs):
             break
         assert time.monotonic() < deadline, f"backfill not finished: {runs}"
-        time.sleep(5)
+        time.sleep(2)
     assert [r["state"] for r in runs] == ["success"] * BACKFILL_DAYS
     days = sorted(r["logical_date"][:10] for r in runs)
     assert days == [first.isoformat(), last.isoformat()]
