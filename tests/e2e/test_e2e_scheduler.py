@@ -23,22 +23,18 @@ from fnlib.storage.lineage import walk_lineage
 pytestmark = pytest.mark.e2e
 
 CHAIN = ("fn_dataset", "fn_tune", "fn_train")
-SMALL_TUNING = '{"models": ["nb", "logreg"], "variants": ["raw"], "grid": "small", "folds": 2}'
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     saved = {
         k: os.environ.get(k)
-        for k in ("FN_STACK_DIR", "FN_BUCKET", "AIRFLOW__CORE__PARALLELISM", "FN_API_PORT",
-                  "FN_TUNE_DEFAULTS")
+        for k in ("FN_STACK_DIR", "FN_BUCKET", "AIRFLOW__CORE__PARALLELISM", "FN_API_PORT")
     }
     os.environ["FN_STACK_DIR"] = str(tmp_path_factory.mktemp("stack"))
     os.environ["FN_BUCKET"] = f"fn-e2e-{uuid.uuid4().hex[:8]}"
     os.environ["AIRFLOW__CORE__PARALLELISM"] = "4"
     os.environ["FN_API_PORT"] = "0"
-    # the Asset-triggered tuning: a few chunks in parallel is the point, not the 40-config grid
-    os.environ["FN_TUNE_DEFAULTS"] = SMALL_TUNING
     s = Stack.default()
     try:
         s.up(timeout=240)
