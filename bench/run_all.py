@@ -77,6 +77,7 @@ DEFAULT = [
     ("train-45k", ["train_bench.py", "--sizes", "45000", "--configs", "linsvm"]),
     ("explain", ["explain_bench.py", "--size", "20000"]),
     ("neardup", ["neardup_bench.py"]),
+    ("neardup-scale", ["neardup_scale_bench.py", "--sizes", "10000", "45000"]),
     ("tune-dag", ["dag_tune_bench.py", "--sizes", "2000", "10000"]),
 ]
 FULL = DEFAULT[:3] + [
@@ -99,6 +100,8 @@ FULL = DEFAULT[:3] + [
     ("train", ["train_bench.py", "--sizes", "45000", "200000", "--configs", "linsvm"]),
     ("explain", ["explain_bench.py", "--size", "20000"]),
     ("neardup", ["neardup_bench.py"]),
+    ("neardup-scale", ["neardup_scale_bench.py", "--sizes", "10000", "45000"]),
+    ("neardup-200k", ["neardup_scale_bench.py", "--sizes", "200000", "--shared", "4"]),
     ("honest", ["honest_bench.py"]),
     ("tune-dag", ["dag_tune_bench.py", "--sizes", "2000", "10000", "45000"]),
 ]
