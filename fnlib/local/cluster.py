@@ -46,6 +46,7 @@ from fnlib.local.stack import (
     Stack,
     StackError,
     _alive,
+    _bind,
     _free_port,
     _group_alive,
     _reap,
@@ -600,16 +601,9 @@ def _tree_groups(pids: list[int | None]) -> set[int]:
 
 
 def _port_reusable(port: int) -> bool:
-    """Whether a server can listen on ``port`` now: nothing listens there. Bound as the
-    servers bind (SO_REUSEADDR: Postgres, Redis and uvicorn), so connections of an earlier
-    server still in TIME_WAIT do not count."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+    """Whether a server can listen on ``port`` now: nothing listens there (connections of an
+    earlier server still in TIME_WAIT do not count)."""
+    return _bind(port, reuse=True) is not None
 
 
 def _healthy(url: str) -> bool:

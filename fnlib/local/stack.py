@@ -40,14 +40,25 @@ class StackError(FnError):
     """The local stack could not be started or stopped."""
 
 
+def _bind(port: int, reuse: bool = False) -> int | None:
+    """The port a test bind on 127.0.0.1 got (``port`` 0: any free one), or None when it is
+    taken. ``reuse`` binds as the servers do (SO_REUSEADDR: Postgres, Redis, uvicorn), so
+    connections of an earlier server still in TIME_WAIT do not count as taken."""
+    with socket.socket() as s:
+        if reuse:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return None
+        return s.getsockname()[1]
+
+
 def _free_port(preferred: int | None = None) -> int:
     for port in ([preferred] if preferred else []) + [0]:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return s.getsockname()[1]
+        found = _bind(port)
+        if found:
+            return found
     raise StackError("no free TCP port on 127.0.0.1")
 
 
@@ -236,7 +247,7 @@ class Stack:
 
     def _start_airflow(self) -> None:
         state = self.state()
-        if "api_port" not in state or not _free_port_is(state["api_port"]):
+        if "api_port" not in state or _bind(state["api_port"]) is None:
             state = self._save(api_port=_free_port(int(os.environ.get("FN_API_PORT", "8080"))))
         if "jwt_secret" not in state:
             self._save(jwt_secret=secrets.token_urlsafe(32))
@@ -288,15 +299,6 @@ class Stack:
         if path.exists():
             return json.loads(path.read_text()).get("admin")
         return None
-
-
-def _free_port_is(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _group_alive(pgid: int) -> bool:
