@@ -4,9 +4,9 @@ All approaches cross-validate the same configurations (the same Pipelines, the s
 StratifiedKFold folds) on the same training split:
 
 shared       this project's approach, in-process, as the mapped fan-out does it: clean the texts
-             once per text variant, build the fold features once per feature key
-             (``build_fold_features``, freed after that key's configurations), then
-             ``score_config`` for every configuration;
+             once per text variant; per feature key, build the folds one at a time
+             (``iter_fold_features``) and score every configuration of the key on each fold
+             before the next is built (``score_configs``: one fold in memory at a time);
 cache        (``--with-cache``) the same through ``FeatureCache`` as separate mapped tasks
              would: every configuration asks the cache; the first of a feature key builds;
 gridsearch   ``GridSearchCV`` over the Pipelines with a list-of-dicts grid (one dict per
@@ -43,9 +43,9 @@ from fnlib.catalog import TUNING_METRICS as METRICS  # noqa: E402
 from fnlib.data import synthetic  # noqa: E402
 from fnlib.data.prepare import prepare_corpus  # noqa: E402
 from fnlib.data.sources import load_source  # noqa: E402
-from fnlib.models.cv import score_config, select_best  # noqa: E402
+from fnlib.models.cv import score_config, score_configs, select_best  # noqa: E402
 from fnlib.models.feature_store import FeatureCache, fold_features_for  # noqa: E402
-from fnlib.models.folds import build_fold_features, make_folds  # noqa: E402
+from fnlib.models.folds import iter_fold_features, make_folds  # noqa: E402
 from fnlib.models.grids import default_grid, small_grid  # noqa: E402
 from fnlib.models.specs import ModelConfig  # noqa: E402
 from fnlib.models.zoo import build_classifier, build_pipeline  # noqa: E402
@@ -92,6 +92,18 @@ def _means(result: dict[str, Any]) -> dict[str, float]:
     return {m: v for m, v in result["mean"].items() if v is not None}
 
 
+def _timed_folds(source: Any, n_folds: int, spent: Any) -> Any:
+    """Yield ``source``'s folds, calling ``spent(cpu_at_start)`` after each is built; binds no
+    fold to a name, so the consumer holds the only reference (one fold in memory at a time)."""
+
+    def built(since: float, fold: Any) -> Any:
+        spent(since)
+        return fold
+
+    for _ in range(n_folds):
+        yield built(time.process_time(), next(source))
+
+
 def run_approach(
     name: str, texts: list[str], labels: np.ndarray, configs: list[dict], folds: int, seed: int,
     n_jobs: int = 1,
@@ -110,20 +122,19 @@ def run_approach(
         parts[part] = parts.get(part, 0.0) + now - since
         return now
 
-    if name == "shared":  # clean once per variant; features once per key, freed after use
+    if name == "shared":  # clean once per variant; per key, one fold at a time (as fn_tune)
         for variant in dict.fromkeys(c.variant for c in cfgs):
             t = time.process_time()
             cleaned = TextCleaner(variant).transform(texts)
             t = spent(f"clean {variant}", t)
             for key in dict.fromkeys(c.feature_key for c in cfgs if c.variant == variant):
                 group = [c for c in cfgs if c.feature_key == key]
-                features = build_fold_features(cleaned, labels, group[0], splits, precleaned=True)
-                t = spent("fold features", t)
-                for cfg in group:
-                    result = score_config(cfg, features, seed=seed)
+                source = iter_fold_features(cleaned, labels, group[0], splits, precleaned=True)
+                timed = _timed_folds(source, len(splits), lambda since: spent("fold features", since))
+                for cfg, result in zip(group, score_configs(group, timed, seed=seed), strict=True):
                     means[cfg.config_id] = _means(result)
-                    t = spent(f"fit+score {cfg.model}", t)
-                del features
+                    parts[f"fit+score {cfg.model}"] = parts.get(f"fit+score {cfg.model}", 0.0) + sum(
+                        f["cpu_time"] for f in result["folds"])
     elif name == "cache":
         with tempfile.TemporaryDirectory(prefix="fn-bench-cache-") as tmp:
             cache = FeatureCache(tmp)

@@ -1,8 +1,9 @@
-"""Cross-validated scoring of one configuration on shared fold features, and the leaderboard.
+"""Cross-validated scoring of configurations on shared fold features, and the leaderboard.
 
-:func:`score_config` is what one mapped tuning task does: fit the configuration's classifier
-on each fold's (shared, precomputed) training features and score it on the fold's validation
-features. Metrics treat ``fake`` (label 1) as the positive class, exactly like scikit-learn's
+:func:`score_config` fits one configuration's classifier on each fold's (shared, precomputed)
+training features and scores it on the fold's validation features; :func:`score_configs`, what
+one mapped tuning task does, does that for several configurations of one feature key with one
+fold in memory at a time. Metrics treat ``fake`` (label 1) as the positive class, exactly like scikit-learn's
 ``"f1"``, ``"precision"``, ``"recall"``, ``"accuracy"`` and ``"roc_auc"`` scorers (ROC AUC
 ranks by :func:`fnlib.models.scoring.positive_scores`).
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -65,7 +66,7 @@ def _summary(values: list[float | None]) -> tuple[float | None, float | None]:
 
 def score_config(
     config: ModelConfig | Mapping[str, Any],
-    fold_features: Sequence[FoldFeatures],
+    fold_features: Iterable[FoldFeatures],
     metric: str = "f1",
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -73,28 +74,62 @@ def score_config(
 
     Returns a JSON-friendly dict: ``config_id``, ``config`` (``to_dict()``), ``label``,
     ``model``, ``variant``, ``feature_key``, ``metric``, ``seed``, ``n_folds``, ``folds`` (per
-    fold: every metric plus ``fit_time``/``score_time`` in seconds), ``mean`` and ``std`` of
-    every metric (``None`` when a fold has no ROC AUC), ``score`` (the mean of ``metric``),
-    and ``fit_time``/``score_time`` summed over the folds.
+    fold: every metric plus ``fit_time``/``score_time`` in seconds and ``cpu_time``, the
+    process's CPU seconds for both), ``mean`` and ``std`` of every metric (``None`` when a fold
+    has no ROC AUC), ``score`` (the mean of ``metric``), and ``fit_time``/``score_time``
+    summed over the folds.
+    """
+    return score_configs([config], fold_features, metric, seed)[0]
+
+
+def score_configs(
+    configs: Sequence[ModelConfig | Mapping[str, Any]],
+    fold_features: Iterable[FoldFeatures],
+    metric: str = "f1",
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """:func:`score_config` for several configurations, one fold at a time: each fold is taken
+    from ``fold_features`` once, every configuration is fitted and scored on it, and it is let
+    go before the next fold is taken. With a lazy ``fold_features`` (a generator from
+    :func:`fnlib.models.folds.iter_fold_features`, or fold features read from the feature
+    store) only one fold is in memory at any time. Every fit is independent of the others
+    (seeded), so the results equal :func:`score_config`'s per configuration, bit for bit.
     """
     check_metric(metric)
-    if not isinstance(config, ModelConfig):
-        config = ModelConfig.from_dict(config)
-    if not fold_features:
-        raise InputError("score_config needs at least one fold")
-    folds: list[dict[str, Any]] = []
+    cfgs = [c if isinstance(c, ModelConfig) else ModelConfig.from_dict(c) for c in configs]
+    if not cfgs:
+        raise InputError("score_configs needs at least one configuration")
+    rows: list[list[dict[str, Any]]] = [[] for _ in cfgs]
+    scored = 0  # not enumerate(): its reused result tuple would keep the previous fold alive
     for fold in fold_features:
-        clf = build_classifier(config, seed=seed, probabilities=False)
-        start = time.perf_counter()
-        clf.fit(fold.X_train, fold.y_train)
-        fit_time = time.perf_counter() - start
-        start = time.perf_counter()
-        y_pred = clf.predict(fold.X_val)
-        y_score = positive_scores(clf, fold.X_val)
-        score_time = time.perf_counter() - start
-        row: dict[str, Any] = classification_metrics(fold.y_val, y_pred, y_score)
-        row.update(fit_time=fit_time, score_time=score_time)
-        folds.append(row)
+        for config, done in zip(cfgs, rows, strict=True):
+            done.append(_score_fold(config, fold, seed))
+        del fold  # let go of this fold before the next one is built or read
+        scored += 1  # noqa: SIM113 (see above)
+        if len(cfgs) > 1:
+            log.info("fold %d: %d configurations scored", scored, len(cfgs))
+    if not rows[0]:
+        raise InputError("cross-validation needs at least one fold")
+    return [_result(config, folds, metric, seed) for config, folds in zip(cfgs, rows, strict=True)]
+
+
+def _score_fold(config: ModelConfig, fold: FoldFeatures, seed: int) -> dict[str, Any]:
+    clf = build_classifier(config, seed=seed, probabilities=False)
+    cpu = time.process_time()
+    start = time.perf_counter()
+    clf.fit(fold.X_train, fold.y_train)
+    fit_time = time.perf_counter() - start
+    start = time.perf_counter()
+    y_pred = clf.predict(fold.X_val)
+    y_score = positive_scores(clf, fold.X_val)
+    score_time = time.perf_counter() - start
+    row: dict[str, Any] = classification_metrics(fold.y_val, y_pred, y_score)
+    row.update(fit_time=fit_time, score_time=score_time, cpu_time=time.process_time() - cpu)
+    return row
+
+
+def _result(config: ModelConfig, folds: list[dict[str, Any]], metric: str,
+            seed: int) -> dict[str, Any]:
     mean, std = {}, {}
     for name in METRICS:
         mean[name], std[name] = _summary([f[name] for f in folds])

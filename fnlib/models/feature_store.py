@@ -35,16 +35,16 @@ import re
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import scipy.sparse as sp
 
 from fnlib.errors import InputError
 from fnlib.models.fold_tfidf import FoldFeatures
-from fnlib.models.folds import build_fold_features, make_folds
+from fnlib.models.folds import iter_fold_features, make_folds
 from fnlib.models.specs import FeatureSettings, ModelConfig
 
 log = logging.getLogger(__name__)
@@ -66,48 +66,97 @@ def _check_key(name: str, value: str) -> str:
     return value
 
 
-def _arrays(features: Sequence[FoldFeatures]) -> dict[str, np.ndarray]:
-    arrays: dict[str, np.ndarray] = {}
-    for i, fold in enumerate(features):
-        for part, matrix, y in (("train", fold.X_train, fold.y_train),
-                                ("val", fold.X_val, fold.y_val)):
-            csr = sp.csr_matrix(matrix)
-            arrays[f"{i}_{part}_data"] = csr.data
-            arrays[f"{i}_{part}_indices"] = csr.indices
-            arrays[f"{i}_{part}_indptr"] = csr.indptr
-            arrays[f"{i}_{part}_shape"] = np.asarray(csr.shape, dtype=np.int64)
-            arrays[f"{i}_{part}_y"] = np.asarray(y)
-    return arrays
+_PARTS = ("train", "val")
+_FIELDS = ("data", "indices", "indptr", "shape", "y")
 
 
-def _from_arrays(arrays: Any, n_folds: int) -> list[FoldFeatures]:
-    def part(i: int, name: str) -> tuple[sp.csr_matrix, np.ndarray]:
+def _fold_arrays(i: int, fold: FoldFeatures) -> Iterator[tuple[str, np.ndarray]]:
+    """Fold ``i``'s arrays, in the order (and under the names) they are stored."""
+    for part, matrix, y in (("train", fold.X_train, fold.y_train), ("val", fold.X_val, fold.y_val)):
+        csr = sp.csr_matrix(matrix)
+        yield f"{i}_{part}_data", csr.data
+        yield f"{i}_{part}_indices", csr.indices
+        yield f"{i}_{part}_indptr", csr.indptr
+        yield f"{i}_{part}_shape", np.asarray(csr.shape, dtype=np.int64)
+        yield f"{i}_{part}_y", np.asarray(y)
+
+
+def write_features(features: Iterable[FoldFeatures], path: Path) -> int:
+    """Write the folds to an ``.npz`` (readable by ``np.load``, no pickles) whose bytes depend
+    only on the arrays; the number of folds written.
+
+    The folds are taken one at a time and each is let go once written, so a lazy ``features``
+    (:func:`fnlib.models.folds.iter_fold_features`) never has two folds in memory.
+    """
+    written = 0  # not enumerate(): its reused result tuple would keep the previous fold alive
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for fold in features:
+            for name, array in _fold_arrays(written, fold):
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=_EPOCH)
+                info.external_attr = 0o644 << 16
+                with archive.open(info, "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.ascontiguousarray(array),
+                                              allow_pickle=False)
+            del fold
+            written += 1
+    return written
+
+
+class StoredFolds(Sequence[FoldFeatures]):
+    """The fold features of one stored entry, read one fold at a time on access.
+
+    Opening checks that the file holds exactly ``n_folds`` folds (every array of each) and
+    reads their widths; ``folds[i]`` then reads fold ``i`` only. Iterating yields each fold
+    without keeping it, so a consumer that lets go of a fold before taking the next
+    (:func:`fnlib.models.cv.score_configs`) holds one fold at a time. The file stays open while
+    the object lives: replacing the entry on disk does not change what it reads.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], n_folds: int):
+        self.path = Path(path)
+        self._arrays = np.load(self.path, allow_pickle=False)
+        try:
+            expected = {f"{i}_{part}_{field}" for i in range(n_folds) for part in _PARTS
+                        for field in _FIELDS}
+            if set(self._arrays.files) != expected:
+                raise ValueError(f"{self.path} does not hold exactly {n_folds} folds")
+            self.widths = [int(self._arrays[f"{i}_train_shape"][1]) for i in range(n_folds)]
+        except BaseException:
+            self._arrays.close()
+            raise
+
+    def __len__(self) -> int:
+        return len(self.widths)
+
+    @overload
+    def __getitem__(self, index: int) -> FoldFeatures: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[FoldFeatures]: ...
+
+    def __getitem__(self, index: int | slice) -> FoldFeatures | list[FoldFeatures]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"fold {index} of {len(self)}")
+        i = index % len(self)
+        x_train, y_train = self._part(i, "train")
+        x_val, y_val = self._part(i, "val")
+        return FoldFeatures(x_train, y_train, x_val, y_val)
+
+    def __iter__(self) -> Iterator[FoldFeatures]:
+        for i in range(len(self)):
+            yield self[i]  # never bound to a name here: the consumer holds the only reference
+
+    def _part(self, i: int, name: str) -> tuple[sp.csr_matrix, np.ndarray]:
+        arrays = self._arrays
         shape = tuple(int(v) for v in arrays[f"{i}_{name}_shape"])
         matrix = sp.csr_matrix((arrays[f"{i}_{name}_data"], arrays[f"{i}_{name}_indices"],
                                 arrays[f"{i}_{name}_indptr"]), shape=shape)
         return matrix, arrays[f"{i}_{name}_y"]
 
-    folds = []
-    for i in range(n_folds):
-        x_train, y_train = part(i, "train")
-        x_val, y_val = part(i, "val")
-        folds.append(FoldFeatures(x_train, y_train, x_val, y_val))
-    return folds
-
-
-def write_features(features: Sequence[FoldFeatures], path: Path) -> None:
-    """An ``.npz`` (readable by ``np.load``, no pickles) whose bytes depend only on the arrays."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name, array in _arrays(features).items():
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_EPOCH)
-            info.external_attr = 0o644 << 16
-            with archive.open(info, "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
-
-
-def read_features(path: Path, n_folds: int) -> list[FoldFeatures]:
-    with np.load(path, allow_pickle=False) as arrays:
-        return _from_arrays(arrays, n_folds)
+    def close(self) -> None:
+        self._arrays.close()
 
 
 class FeatureBucket:
@@ -189,10 +238,14 @@ class FeatureCache:
         feature_key: str,
         n_folds: int,
         seed: int,
-        build: Callable[[], list[FoldFeatures]],
-    ) -> list[FoldFeatures]:
+        build: Callable[[], Iterable[FoldFeatures]],
+    ) -> Sequence[FoldFeatures]:
         """The entry's fold features: local, else from the bucket, else ``build()`` (once per
-        machine) and store them in both."""
+        machine) and store them in both.
+
+        ``build()`` may yield the folds lazily: they are written one at a time. What comes
+        back is a :class:`StoredFolds` (one fold in memory at a time) except when the lock
+        timed out, where the built folds are returned as a list without being stored."""
         path = self.path_for(dataset_key, feature_key, n_folds, seed)
         found, corrupt = self._load(path, n_folds)
         if found is not None:
@@ -210,21 +263,24 @@ class FeatureCache:
                 if fetched is not None:
                     return self._done("fetched", fetched)
                 corrupt = corrupt or refused
-            features = build()
-            if not isinstance(features, list) or len(features) != n_folds:
-                raise InputError(f"build() must return a list of {n_folds} FoldFeatures")
             if not locked:
                 log.warning("feature cache lock %s busy for %ss: not caching", path,
                             self.lock_timeout)
-                return self._done("uncached", features)
-            self._store(path, features)
+                return self._done("uncached", self._check(list(build()), n_folds))
+            features = self._store(path, build(), n_folds)
             if self.bucket is not None and not refused:
                 self.bucket.publish(entry, path, {"dataset_key": dataset_key,
                                                   "feature_key": feature_key,
                                                   "n_folds": int(n_folds), "seed": int(seed)})
             return self._done("rebuilt" if corrupt else "built", features)
 
-    def _done(self, status: str, features: list[FoldFeatures]) -> list[FoldFeatures]:
+    @staticmethod
+    def _check(features: list[FoldFeatures], n_folds: int) -> list[FoldFeatures]:
+        if len(features) != n_folds:
+            raise InputError(f"build() must give {n_folds} FoldFeatures, got {len(features)}")
+        return features
+
+    def _done(self, status: str, features: Sequence[FoldFeatures]) -> Sequence[FoldFeatures]:
         self.stats[status] += 1
         self.last_status = status
         return features
@@ -237,7 +293,7 @@ class FeatureCache:
     def _tmp(path: Path) -> Path:
         return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
 
-    def _load(self, path: Path, n_folds: int) -> tuple[list[FoldFeatures] | None, bool]:
+    def _load(self, path: Path, n_folds: int) -> tuple[StoredFolds | None, bool]:
         """(features, corrupt): (None, False) on a miss, (None, True) on a bad entry."""
         from fnlib.storage.objects import file_sha256
 
@@ -252,12 +308,12 @@ class FeatureCache:
             if expected.get("format") != FORMAT or expected.get("sha256") != file_sha256(path)[0]:
                 log.warning("feature cache entry %s fails its checksum: rebuilding", path)
                 return None, True
-            return read_features(path, n_folds), False
+            return StoredFolds(path, n_folds), False
         except _CORRUPT as exc:
             log.warning("feature cache entry %s is unreadable (%s): rebuilding", path, exc)
             return None, True
 
-    def _fetch(self, entry: str, path: Path, n_folds: int) -> tuple[list[FoldFeatures] | None, bool]:
+    def _fetch(self, entry: str, path: Path, n_folds: int) -> tuple[StoredFolds | None, bool]:
         """(features, refused) from the bucket into the local folder."""
         from fnlib.storage.objects import ChecksumMismatch, ObjectNotFound
 
@@ -268,8 +324,9 @@ class FeatureCache:
             sha256 = self.bucket.fetch(entry, tmp)
             if sha256 is None:
                 return None, False
-            features = read_features(tmp, n_folds)
+            features = StoredFolds(tmp, n_folds)  # stays readable once moved
             os.replace(tmp, path)
+            features.path = path
             self._commit(path, sha256, n_folds)
             return features, False
         except (ChecksumMismatch, ObjectNotFound) as exc:
@@ -280,19 +337,23 @@ class FeatureCache:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _store(self, path: Path, features: list[FoldFeatures]) -> None:
+    def _store(self, path: Path, features: Iterable[FoldFeatures], n_folds: int) -> StoredFolds:
+        """Write ``features`` (one fold at a time) as the entry at ``path``; the entry."""
         from fnlib.storage.objects import file_sha256
 
         tmp = self._tmp(path)
         try:
-            write_features(features, tmp)
+            written = write_features(features, tmp)
+            if written != n_folds:
+                raise InputError(f"build() must give {n_folds} FoldFeatures, got {written}")
             with tmp.open("rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-        self._commit(path, file_sha256(path)[0], len(features))
+        self._commit(path, file_sha256(path)[0], n_folds)
         log.info("cached fold features %s (%d bytes)", path, path.stat().st_size)
+        return StoredFolds(path, n_folds)
 
     def _commit(self, path: Path, sha256: str, n_folds: int) -> None:
         """Write the sidecar (atomically, last): it makes the data file a valid entry."""
@@ -331,21 +392,23 @@ def fold_features_for(
     seed: int = 0,
     cache: FeatureCache | None = None,
     dataset_key: str | None = None,
-) -> list[FoldFeatures]:
+) -> Sequence[FoldFeatures]:
     """One configuration's fold features, through ``cache`` when given (``dataset_key`` then
     names the data, e.g. the dataset id or the train split's sha256).
 
     ``load_train()`` returns the training texts and labels; it is called only when the
-    features are built, so a cache hit never reads the training split.
+    features are built, so a cache hit never reads the training split. Through a cache the
+    folds are built, stored and read back one at a time (:class:`StoredFolds`); without one
+    they come back as a list, all in memory.
     """
     settings = config.features if isinstance(config, ModelConfig) else config
 
-    def build() -> list[FoldFeatures]:
+    def build() -> Iterator[FoldFeatures]:
         texts, labels = load_train()
-        return build_fold_features(texts, labels, settings, make_folds(labels, n_folds, seed))
+        return iter_fold_features(texts, labels, settings, make_folds(labels, n_folds, seed))
 
     if cache is None:
-        return build()
+        return list(build())
     if dataset_key is None:
         raise InputError("a feature cache needs a dataset_key naming the data")
     return cache.get_or_build(dataset_key, settings.feature_key, n_folds, seed, build)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ from fnlib.models.fold_tfidf import Fold, FoldFeatures, count_matrix, fold_tfidf
 from fnlib.models.specs import FeatureSettings, ModelConfig
 from fnlib.text.clean import TextCleaner
 
-__all__ = ["build_all_fold_features", "build_fold_features", "make_folds"]
+__all__ = ["build_all_fold_features", "build_fold_features", "iter_fold_features", "make_folds"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,55 @@ def _settings(config: ModelConfig | FeatureSettings) -> FeatureSettings:
     raise InputError(f"expected a ModelConfig or FeatureSettings, got {type(config)!r}")
 
 
+def iter_fold_features(
+    texts: Sequence[str],
+    labels: Any,
+    config: ModelConfig | FeatureSettings,
+    folds: Sequence[Fold],
+    *,
+    precleaned: bool = False,
+) -> Iterator[FoldFeatures]:
+    """Clean ``texts`` once for the variant, count their terms once, then yield every fold's
+    features one at a time (see the module doc).
+
+    Only the count matrix and the fold being built are held: a consumer that lets go of each
+    fold before taking the next (writing it to the feature store, or scoring every
+    configuration on it, :func:`fnlib.models.cv.score_configs`) needs the memory of one fold,
+    not of all of them. ``precleaned=True`` says ``texts`` already went through
+    ``TextCleaner(variant)``, so texts cleaned once can serve several vectorizer settings.
+    Misaligned input raises here; texts without terms raise when the first fold is asked for.
+    """
+    settings = _settings(config)
+    y = _labels(labels)
+    cleaned = list(texts) if precleaned else TextCleaner(settings.variant).transform(texts)
+    if len(cleaned) != y.size:
+        raise InputError(f"{len(cleaned)} texts but {y.size} labels; they must align")
+    return _folds_from_counts(cleaned, y, settings, list(folds))
+
+
+def _folds_from_counts(cleaned: list[str], y: np.ndarray, settings: FeatureSettings,
+                       folds: list[Fold]) -> Iterator[FoldFeatures]:
+    start = time.perf_counter()
+    values = settings.settings
+    # the n-gram dictionary is what grows with the corpus: leave out the terms no fold can keep
+    prune = int(values["min_df"]) if int(values["ngram_max"]) > 1 else 1
+    counts = count_matrix(cleaned, settings, min_df=prune)
+    del cleaned
+    for i, fold in enumerate(folds):
+        yield fold_tfidf(counts, y, fold, settings)
+        log.info("fold features %s (%s): fold %d/%d built", settings.feature_key,
+                 settings.label, i + 1, len(folds))
+    log.info(
+        "fold features %s (%s): %d folds, %d docs, %d terms in %.2fs",
+        settings.feature_key,
+        settings.label,
+        len(folds),
+        y.size,
+        counts.shape[1],
+        time.perf_counter() - start,
+    )
+
+
 def build_fold_features(
     texts: Sequence[str],
     labels: Any,
@@ -74,32 +123,8 @@ def build_fold_features(
     *,
     precleaned: bool = False,
 ) -> list[FoldFeatures]:
-    """Clean ``texts`` once for the variant, then build every fold's features (see module doc).
-
-    ``precleaned=True`` says ``texts`` already went through ``TextCleaner(variant)``, so texts
-    cleaned once can serve several vectorizer settings.
-    """
-    settings = _settings(config)
-    y = _labels(labels)
-    cleaned = list(texts) if precleaned else TextCleaner(settings.variant).transform(texts)
-    if len(cleaned) != y.size:
-        raise InputError(f"{len(cleaned)} texts but {y.size} labels; they must align")
-    start = time.perf_counter()
-    values = settings.settings
-    # the n-gram dictionary is what grows with the corpus: leave out the terms no fold can keep
-    prune = int(values["min_df"]) if int(values["ngram_max"]) > 1 else 1
-    counts = count_matrix(cleaned, settings, min_df=prune)
-    features = [fold_tfidf(counts, y, fold, settings) for fold in folds]
-    log.info(
-        "fold features %s (%s): %d folds, %d docs, %d terms in %.2fs",
-        settings.feature_key,
-        settings.label,
-        len(features),
-        y.size,
-        counts.shape[1],
-        time.perf_counter() - start,
-    )
-    return features
+    """Every fold's features at once (:func:`iter_fold_features`, all folds held in memory)."""
+    return list(iter_fold_features(texts, labels, config, folds, precleaned=precleaned))
 
 
 def build_all_fold_features(

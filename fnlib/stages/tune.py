@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypedDict
 
@@ -174,7 +174,7 @@ def plan(store: ObjectStore, request: TuneRequest, slots: int = 1) -> Planned:
 
 
 def _fold_features(store: ObjectStore, planned: Planned, config: Any,
-                   run_ids: RunIds | None = None) -> list[Any]:
+                   run_ids: RunIds | None = None) -> Sequence[Any]:
     from fnlib.models.feature_store import FeatureBucket, FeatureCache, fold_features_for
 
     request = planned["request"]
@@ -196,19 +196,20 @@ def _fold_features(store: ObjectStore, planned: Planned, config: Any,
 def featurize(store: ObjectStore, planned: Planned, config: dict[str, Any],
               run_ids: RunIds | None = None) -> Featurized:
     """Compute (or find stored) the fold features for one feature setting."""
+    from fnlib.models.feature_store import StoredFolds
     from fnlib.models.specs import ModelConfig
 
     cfg = ModelConfig.from_dict(config)
     folds = _fold_features(store, planned, cfg, run_ids)
-    return {"feature_key": cfg.feature_key, "folds": len(folds),
-            "n_features": [int(f.X_train.shape[1]) for f in folds]}
+    widths = folds.widths if isinstance(folds, StoredFolds) else [f.n_features for f in folds]
+    return {"feature_key": cfg.feature_key, "folds": len(folds), "n_features": widths}
 
 
 def score_chunk(store: ObjectStore, planned: Planned, chunk: Chunk,
                 run_ids: RunIds | None = None) -> list[dict[str, Any]]:
-    """Cross-validate each configuration of ``chunk`` on its shared fold features (read
-    once); one result and one W&B run per configuration."""
-    from fnlib.models.cv import score_config
+    """Cross-validate each configuration of ``chunk`` on its shared fold features (each fold
+    read once, one in memory at a time); one result and one W&B run per configuration."""
+    from fnlib.models.cv import score_configs
     from fnlib.models.specs import ModelConfig
 
     configs = [ModelConfig.from_dict(c) for c in chunk["configs"]]
@@ -217,13 +218,11 @@ def score_chunk(store: ObjectStore, planned: Planned, chunk: Chunk,
         raise InputError(f"a chunk must hold configurations of one feature key, got {sorted(keys)}")
     request = planned["request"]
     folds = _fold_features(store, planned, configs[0], run_ids)
-    results = []
-    for cfg in configs:
-        result = score_config(cfg, folds, metric=request["metric"], seed=int(request["seed"]))
+    results = score_configs(configs, folds, metric=request["metric"], seed=int(request["seed"]))
+    for cfg, result in zip(configs, results, strict=True):
         result["wandb_run"] = _track(planned, cfg, result, run_ids)
         log.info("%s %s: mean %s %.4f", cfg.config_id, cfg.label, request["metric"],
                  result["mean"][request["metric"]])
-        results.append(result)
     return results
 
 

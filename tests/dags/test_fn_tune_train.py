@@ -149,7 +149,7 @@ def test_dag_leaderboard_equals_the_library_paths_bit_for_bit(tune_run, fn_bucke
     # one configuration per call, on a machine with an empty local cache: the fold features
     # come from the bucket's feature store (building them is made impossible)
     monkeypatch.setenv("FN_CACHE_DIR", str(tmp_path / "another-machine"))
-    monkeypatch.setattr(feature_store, "build_fold_features", _no_build)
+    monkeypatch.setattr(feature_store, "iter_fold_features", _no_build)
     per_config = [tune.score(fn_bucket, planned, c) for c in planned["configs"]]
 
     for results in (library, per_config):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -11,8 +13,8 @@ import pytest
 
 from fnlib.catalog import TUNING_METRICS as METRICS
 from fnlib.errors import InputError
-from fnlib.models.cv import leaderboard, score_config, select_best
-from fnlib.models.folds import build_fold_features, make_folds
+from fnlib.models.cv import leaderboard, score_config, score_configs, select_best
+from fnlib.models.folds import build_fold_features, iter_fold_features, make_folds
 from fnlib.models.specs import ModelConfig
 
 
@@ -32,7 +34,7 @@ def test_score_config_result(folds) -> None:
     assert result["n_folds"] == 3 and len(result["folds"]) == 3
     assert result["metric"] == "accuracy" and result["score"] == result["mean"]["accuracy"]
     for fold in result["folds"]:
-        assert set(fold) == {*METRICS, "fit_time", "score_time"}
+        assert set(fold) == {*METRICS, "fit_time", "score_time", "cpu_time"}
         assert all(0.0 <= fold[m] <= 1.0 for m in METRICS)
     for metric in METRICS:
         values = [f[metric] for f in result["folds"]]
@@ -54,6 +56,42 @@ def test_score_config_rejects(folds) -> None:
         score_config(ModelConfig("nb"), folds, metric="auc")
     with pytest.raises(InputError, match="at least one fold"):
         score_config(ModelConfig("nb"), [])
+
+
+def _scores(result: dict) -> list:
+    return [{k: v for k, v in fold.items() if not k.endswith("_time")} for fold in result["folds"]]
+
+
+def test_score_configs_holds_one_fold_at_a_time_and_equals_score_config(texts, labels) -> None:
+    """Several configurations on lazily built folds: each fold is let go before the next is
+    built, and every result equals scoring the configuration alone on all folds at once."""
+    configs = [ModelConfig("logreg", "raw", params={"C": 10}), ModelConfig("nb", "raw"),
+               ModelConfig("rf", "raw", params={"n_estimators": 10})]
+    folds = make_folds(labels, 3, seed=0)
+    held: list[weakref.ref] = []
+    alive_when_next_built: list[int] = []
+
+    def watch(fold):
+        held.append(weakref.ref(fold))
+        return fold
+
+    def watched():  # binds no fold to a name, so only the consumer can keep one
+        source = iter_fold_features(texts, labels, configs[0], folds)
+        for _ in folds:
+            gc.collect()
+            alive_when_next_built.append(sum(ref() is not None for ref in held))
+            yield watch(next(source))
+
+    results = score_configs(configs, watched(), seed=3)
+    assert alive_when_next_built == [0, 0, 0]
+    every_fold = build_fold_features(texts, labels, configs[0], folds)
+    for config, result in zip(configs, results, strict=True):
+        alone = score_config(config, every_fold, seed=3)
+        assert result["config_id"] == config.config_id and result["n_folds"] == 3
+        assert _scores(result) == _scores(alone)
+        assert result["mean"] == alone["mean"] and result["std"] == alone["std"]
+    with pytest.raises(InputError, match="at least one configuration"):
+        score_configs([], every_fold)
 
 
 def _result(config: ModelConfig, mean: float, std: float, fit_time: float = 1.0) -> dict:

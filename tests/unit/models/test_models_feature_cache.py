@@ -81,7 +81,7 @@ def test_cache_rejects_unsafe_keys_and_bad_builds(tmp_path: Path, tiny_features)
     for bad in ("../up", "a/b", "", ".hidden", "x" * 200):
         with pytest.raises(InputError, match="file name"):
             cache.get_or_build(bad, "feat-x", 2, 0, tiny_features)
-    with pytest.raises(InputError, match="list of 3"):
+    with pytest.raises(InputError, match="give 3 FoldFeatures, got 2"):
         cache.get_or_build("ds", "feat-x", 3, 0, tiny_features)
 
 

@@ -4,14 +4,22 @@ racing writers leave one version."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fnlib.catalog import object_key
-from fnlib.models.feature_store import FeatureBucket, FeatureCache, write_features
+from fnlib.models.feature_store import (
+    FeatureBucket,
+    FeatureCache,
+    StoredFolds,
+    write_features,
+)
 from fnlib.models.fold_tfidf import FoldFeatures
 from fnlib.storage.manifest import find_manifest
 from fnlib.storage.objects import ObjectRef
@@ -65,6 +73,47 @@ def test_the_bytes_depend_only_on_the_arrays(tmp_path, monkeypatch, tiny_feature
     monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)  # another day, another clock
     write_features(features, tmp_path / "two.npz")
     assert (tmp_path / "one.npz").read_bytes() == (tmp_path / "two.npz").read_bytes()
+
+
+def test_folds_are_written_and_read_one_at_a_time(tmp_path, tiny_features, same_features):
+    """The writer lets go of each fold before taking the next; the stored layout (names and
+    order of the arrays, which decide the bytes and so the entries' checksums) is unchanged;
+    StoredFolds reads one fold per access and its iterator keeps none."""
+    features = tiny_features()
+    held: list[weakref.ref] = []
+    alive: list[int] = []
+
+    def watch(fold):
+        held.append(weakref.ref(fold))
+        return fold
+
+    def lazily():  # binds no fold to a name, so only the writer can keep one
+        source = tiny_features()
+        while source:
+            gc.collect()
+            alive.append(sum(ref() is not None for ref in held))
+            yield watch(source.pop(0))
+
+    path = tmp_path / "entry.npz"
+    assert write_features(lazily(), path) == 2 and alive == [0, 0]
+    with np.load(path) as arrays:
+        assert arrays.files == [f"{i}_{part}_{field}" for i in range(2) for part in ("train", "val")
+                                for field in ("data", "indices", "indptr", "shape", "y")]
+    stored = StoredFolds(path, 2)
+    assert len(stored) == 2 and stored.widths == [f.n_features for f in features]
+    assert same_features(list(stored), features) and same_features(stored[-1:], features[1:])
+    with pytest.raises(IndexError):
+        stored[2]
+    held.clear()
+    alive.clear()
+    for fold in stored:
+        gc.collect()
+        alive.append(sum(ref() is not None for ref in held))
+        held.append(weakref.ref(fold))
+        del fold
+    assert alive == [0, 0]
+    with pytest.raises(ValueError, match="exactly 3 folds"):
+        StoredFolds(path, 3)
 
 
 def test_a_tampered_entry_is_refused_and_never_overwritten(store, tmp_path, caplog, tiny_features,
