@@ -2,13 +2,16 @@
 
 For every feature key of the default grid (raw / denoised x unigrams / uni+bigrams, min_df 2)
 and every size, one fresh ``spawn`` child process cleans the training split and builds the 5
-folds' TF-IDF features, as ``build_fold_features`` does, in one of two modes:
+folds' TF-IDF features in one of three modes:
 
-pruned     the project's path: with n-grams and min_df > 1, a hashed first pass keeps terms
-           that certainly occur in fewer than min_df documents out of the term dictionary
-           (``count_matrix(..., min_df=...)``; exact);
-unpruned   (``--unpruned``) the same without that pass: every distinct n-gram enters the
-           dictionary, as ``CountVectorizer`` does.
+streamed   the project's path, what ``fn_tune``'s featurize task does: the folds are built one
+           at a time (``iter_fold_features``; with n-grams and min_df > 1 a hashed first pass
+           keeps terms that certainly occur in fewer than min_df documents out of the term
+           dictionary, exact) and written one at a time into a feature-store entry
+           (``FeatureCache.get_or_build`` in a temporary folder), then read back lazily;
+held       (``--held``) the same features with all 5 folds held in memory at once;
+unpruned   (``--unpruned``) held, and without the pruning pass: every distinct n-gram enters
+           the dictionary, as ``CountVectorizer`` does.
 
 Printed per child: CPU seconds, peak RSS (``VmHWM``: interpreter, imports and the texts
 included), RSS before the work, the dictionary's size (terms counted), the columns the folds
@@ -17,7 +20,7 @@ come from ``synthetic.generate(vocab="zipf")`` (prepared: scrub, dedupe, 80/20 s
 vocabulary that grows like real news, see ``bench/vocab_bench.py``. SYNTHETIC: timings only.
 
     python bench/features_bench.py --sizes 45000 200000
-    python bench/features_bench.py --sizes 20000 --unpruned
+    python bench/features_bench.py --sizes 20000 --held --unpruned
 """
 
 from __future__ import annotations
@@ -53,28 +56,45 @@ def _usage() -> tuple[float, float]:
     return usage.ru_utime + usage.ru_stime, peak
 
 
-def featurise(texts: list[str], labels: np.ndarray, settings: dict, prune: bool) -> dict[str, Any]:
+def featurise(texts: list[str], labels: np.ndarray, settings: dict, mode: str) -> dict[str, Any]:
     """Runs in a fresh child: clean, count, 5 folds; returns CPU, peak RSS and sizes."""
+    import tempfile
+
+    from fnlib.models.feature_store import FeatureCache
     from fnlib.models.fold_tfidf import count_matrix, fold_tfidf
-    from fnlib.models.folds import make_folds
+    from fnlib.models.folds import iter_fold_features, make_folds
     from fnlib.text import TextCleaner
 
     feature = FeatureSettings(settings["variant"], settings["vectorizer"])
     values = feature.settings
+    folds = make_folds(labels, 5, 0)
     cpu0, rss_before = _usage()
     cleaned = TextCleaner(feature.variant).transform(texts)
-    min_df = int(values["min_df"]) if prune and int(values["ngram_max"]) > 1 else 1
-    counts = count_matrix(cleaned, feature, min_df=min_df)
-    folds = [fold_tfidf(counts, labels, f, feature) for f in make_folds(labels, 5, 0)]
+    nnz: list[int] = []
+    if mode == "streamed":  # what fn_tune's featurize task does
+        def counted(fold: Any) -> Any:
+            nnz.append(fold.X_train.nnz + fold.X_val.nnz)
+            return fold
+
+        def lazily() -> Any:  # binds no fold to a name: the writer holds the only one
+            source = iter_fold_features(cleaned, labels, feature, folds, precleaned=True)
+            for _ in folds:
+                yield counted(next(source))
+
+        with tempfile.TemporaryDirectory(prefix="fn-bench-features-") as tmp:
+            stored = FeatureCache(tmp).get_or_build("bench", feature.feature_key, len(folds), 0,
+                                                    lazily)
+            terms, kept = None, stored.widths[0]
+            stored.close()
+    else:
+        prune = mode == "held" and int(values["ngram_max"]) > 1
+        counts = count_matrix(cleaned, feature, min_df=int(values["min_df"]) if prune else 1)
+        built = [fold_tfidf(counts, labels, f, feature) for f in folds]
+        terms, kept = counts.shape[1], built[0].n_features
+        nnz = [f.X_train.nnz + f.X_val.nnz for f in built]
     cpu, peak = _usage()
-    return {
-        "cpu": cpu - cpu0,
-        "peak": peak,
-        "before": rss_before,
-        "terms": counts.shape[1],
-        "kept": folds[0].n_features,
-        "nnz": sum(f.X_train.nnz + f.X_val.nnz for f in folds),
-    }
+    return {"cpu": cpu - cpu0, "peak": peak, "before": rss_before, "terms": terms, "kept": kept,
+            "nnz": sum(nnz)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,12 +102,15 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[45_000])
-    parser.add_argument("--unpruned", action="store_true", help="also run without pruning")
+    parser.add_argument("--held", action="store_true",
+                        help="also hold all 5 folds at once (the path before streaming)")
+    parser.add_argument("--unpruned", action="store_true",
+                        help="also hold all 5 folds without the pruning pass")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
     keys = {c.feature_key: c.features for c in default_grid()}
-    modes = [True, False] if args.unpruned else [True]
+    modes = ["streamed", *(["held"] if args.held else []), *(["unpruned"] if args.unpruned else [])]
     print(f"{'docs':>7} {'train':>7} {'feature setting':<30} {'mode':<9} {'cpu s':>7} "
           f"{'peak MiB':>9} {'before':>7} {'dict terms':>11} {'kept':>9} {'fold nnz':>12}")
     for size in args.sizes:
@@ -98,22 +121,22 @@ def main(argv: list[str] | None = None) -> int:
         del corpus, train
         print(f"# {size:,} SYNTHETIC (vocab=zipf) documents, {len(texts):,} in the training "
               f"split, prepared in {time.process_time() - start:.0f} CPU-s", flush=True)
-        peaks: dict[bool, float] = {}
-        cpus: dict[bool, float] = {}
+        peaks: dict[str, float] = {}
+        cpus: dict[str, float] = {}
         for settings in keys.values():
-            for prune in modes:
+            for mode in modes:
                 ctx = multiprocessing.get_context("spawn")
                 with ProcessPoolExecutor(1, mp_context=ctx) as pool:
-                    row = pool.submit(featurise, texts, labels, settings.to_dict(), prune).result()
-                peaks[prune] = max(peaks.get(prune, 0.0), row["peak"])
-                cpus[prune] = cpus.get(prune, 0.0) + row["cpu"]
-                print(f"{size:>7} {len(texts):>7} {settings.label:<30} "
-                      f"{'pruned' if prune else 'unpruned':<9} {row['cpu']:>7.1f} "
-                      f"{row['peak']:>9.0f} {row['before']:>7.0f} {row['terms']:>11,} "
-                      f"{row['kept']:>9,} {row['nnz']:>12,}", flush=True)
-        for prune in modes:
-            print(f"  {size:,} docs, {'pruned' if prune else 'unpruned'}: peak RSS over the "
-                  f"grid's feature keys {peaks[prune]:.0f} MiB, CPU {cpus[prune]:.1f} s")
+                    row = pool.submit(featurise, texts, labels, settings.to_dict(), mode).result()
+                peaks[mode] = max(peaks.get(mode, 0.0), row["peak"])
+                cpus[mode] = cpus.get(mode, 0.0) + row["cpu"]
+                terms = "-" if row["terms"] is None else f"{row['terms']:,}"
+                print(f"{size:>7} {len(texts):>7} {settings.label:<30} {mode:<9} "
+                      f"{row['cpu']:>7.1f} {row['peak']:>9.0f} {row['before']:>7.0f} "
+                      f"{terms:>11} {row['kept']:>9,} {row['nnz']:>12,}", flush=True)
+        for mode in modes:
+            print(f"  {size:,} docs, {mode}: peak RSS over the grid's feature keys "
+                  f"{peaks[mode]:.0f} MiB, CPU {cpus[mode]:.1f} s")
     return 0
 
 
