@@ -18,7 +18,8 @@ while counting holds every distinct one (~4.7M for the uni+bigrams of 35k realis
 counts document frequencies per bucket, and terms that certainly occur in fewer than
 ``min_df`` documents never enter the dictionary (:func:`count_matrix`); no fold could keep
 them, so the features stay exact. What remains is the folds themselves (every training row is
-in ``k - 1`` training matrices).
+in ``k - 1`` training matrices), so the tuning path never holds more than one:
+:func:`fnlib.models.folds.iter_fold_features` builds them one at a time.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ the training split again for every configuration and fold. Here the texts are cl
 text variant, and the TF-IDF features of each fold are built once per
 :attr:`~fnlib.models.specs.ModelConfig.feature_key` (variant + vectorizer settings), exactly
 like ``TfidfVectorizer`` (:mod:`fnlib.models.fold_tfidf`); every configuration with that key
-then only fits its classifier (:func:`fnlib.models.cv.score_config`).
+then only fits its classifier (:func:`fnlib.models.cv.score_config`). :func:`iter_fold_features`
+yields the folds one at a time, so a consumer that scores every configuration on a fold before
+taking the next (:func:`fnlib.models.cv.score_configs`) holds one fold, not all of them.
 
 :mod:`fnlib.models.feature_store` shares fold features between processes and machines (mapped
 Airflow tasks): a local cache in front of a content-addressed store in the bucket.
