@@ -3,6 +3,10 @@ features and a comparison of fold features."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -62,3 +66,29 @@ def same_features():
             for x, y in zip(a, b, strict=True))
 
     return same
+
+
+@pytest.fixture
+def watched_folds():
+    """``watched_folds(source, n)``: ``(folds, alive)``. ``folds`` yields ``n`` folds from the
+    iterator ``source`` without binding any to a name; each time the consumer asks for the
+    next fold, ``alive`` records how many folds it handed out earlier are still in memory
+    (0 throughout = the consumer held one fold at a time)."""
+
+    def watch(source: Iterator[FoldFeatures], n: int) -> tuple[Iterator[FoldFeatures], list[int]]:
+        held: list[weakref.ref] = []
+        alive: list[int] = []
+
+        def handed(fold: FoldFeatures) -> FoldFeatures:
+            held.append(weakref.ref(fold))
+            return fold
+
+        def folds() -> Iterator[FoldFeatures]:
+            for _ in range(n):
+                gc.collect()
+                alive.append(sum(ref() is not None for ref in held))
+                yield handed(next(source))
+
+        return folds(), alive
+
+    return watch

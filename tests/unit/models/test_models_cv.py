@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import math
-import weakref
 
 import numpy as np
 import pandas as pd
@@ -62,28 +60,16 @@ def _scores(result: dict) -> list:
     return [{k: v for k, v in fold.items() if not k.endswith("_time")} for fold in result["folds"]]
 
 
-def test_score_configs_holds_one_fold_at_a_time_and_equals_score_config(texts, labels) -> None:
+def test_score_configs_holds_one_fold_at_a_time_and_equals_score_config(texts, labels,
+                                                                      watched_folds) -> None:
     """Several configurations on lazily built folds: each fold is let go before the next is
     built, and every result equals scoring the configuration alone on all folds at once."""
     configs = [ModelConfig("logreg", "raw", params={"C": 10}), ModelConfig("nb", "raw"),
                ModelConfig("rf", "raw", params={"n_estimators": 10})]
     folds = make_folds(labels, 3, seed=0)
-    held: list[weakref.ref] = []
-    alive_when_next_built: list[int] = []
-
-    def watch(fold):
-        held.append(weakref.ref(fold))
-        return fold
-
-    def watched():  # binds no fold to a name, so only the consumer can keep one
-        source = iter_fold_features(texts, labels, configs[0], folds)
-        for _ in folds:
-            gc.collect()
-            alive_when_next_built.append(sum(ref() is not None for ref in held))
-            yield watch(next(source))
-
-    results = score_configs(configs, watched(), seed=3)
-    assert alive_when_next_built == [0, 0, 0]
+    lazily, alive = watched_folds(iter_fold_features(texts, labels, configs[0], folds), 3)
+    results = score_configs(configs, lazily, seed=3)
+    assert alive == [0, 0, 0]
     every_fold = build_fold_features(texts, labels, configs[0], folds)
     for config, result in zip(configs, results, strict=True):
         alone = score_config(config, every_fold, seed=3)

@@ -4,10 +4,8 @@ racing writers leave one version."""
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
-import weakref
 from pathlib import Path
 
 import numpy as np
@@ -75,27 +73,16 @@ def test_the_bytes_depend_only_on_the_arrays(tmp_path, monkeypatch, tiny_feature
     assert (tmp_path / "one.npz").read_bytes() == (tmp_path / "two.npz").read_bytes()
 
 
-def test_folds_are_written_and_read_one_at_a_time(tmp_path, tiny_features, same_features):
+def test_folds_are_written_and_read_one_at_a_time(tmp_path, tiny_features, same_features,
+                                                  watched_folds):
     """The writer lets go of each fold before taking the next; the stored layout (names and
     order of the arrays, which decide the bytes and so the entries' checksums) is unchanged;
     StoredFolds reads one fold per access and its iterator keeps none."""
     features = tiny_features()
-    held: list[weakref.ref] = []
-    alive: list[int] = []
-
-    def watch(fold):
-        held.append(weakref.ref(fold))
-        return fold
-
-    def lazily():  # binds no fold to a name, so only the writer can keep one
-        source = tiny_features()
-        while source:
-            gc.collect()
-            alive.append(sum(ref() is not None for ref in held))
-            yield watch(source.pop(0))
-
+    source = tiny_features()
+    lazily, alive = watched_folds((source.pop(0) for _ in range(2)), 2)
     path = tmp_path / "entry.npz"
-    assert write_features(lazily(), path) == 2 and alive == [0, 0]
+    assert write_features(lazily, path) == 2 and alive == [0, 0]
     with np.load(path) as arrays:
         assert arrays.files == [f"{i}_{part}_{field}" for i in range(2) for part in ("train", "val")
                                 for field in ("data", "indices", "indptr", "shape", "y")]
@@ -104,12 +91,8 @@ def test_folds_are_written_and_read_one_at_a_time(tmp_path, tiny_features, same_
     assert same_features(list(stored), features) and same_features(stored[-1:], features[1:])
     with pytest.raises(IndexError):
         stored[2]
-    held.clear()
-    alive.clear()
-    for fold in stored:
-        gc.collect()
-        alive.append(sum(ref() is not None for ref in held))
-        held.append(weakref.ref(fold))
+    lazily, alive = watched_folds(iter(stored), 2)
+    for fold in lazily:
         del fold
     assert alive == [0, 0]
     with pytest.raises(ValueError, match="exactly 3 folds"):
