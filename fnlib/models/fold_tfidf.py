@@ -58,7 +58,7 @@ class FoldFeatures:
 def count_matrix(
     cleaned: Sequence[str], settings: FeatureSettings, *, min_df: int = 1
 ) -> sp.csr_matrix:
-    """Term counts of every document over the whole collection's vocabulary.
+    """Term counts (int32) of every document over the whole collection's vocabulary.
 
     Columns are the terms in sorted order (like ``CountVectorizer``). Each row keeps its
     entries in the order the terms first occur in the document: :func:`fold_tfidf` needs that
@@ -105,12 +105,12 @@ def count_matrix(
     alphabetical = np.empty(len(terms), dtype=index_dtype)
     alphabetical[[vocabulary[t] for t in terms]] = np.arange(len(terms), dtype=index_dtype)
     del vocabulary, terms
-    data = np.frombuffer(values, dtype=np.int32).astype(np.float64)
-    del values
     columns = alphabetical[np.frombuffer(indices, dtype=np.int32)]
     del indices
+    # integer counts, 4 bytes each (a view of the buffer): TfidfTransformer turns the rows a
+    # fold keeps into float64, exactly as it does CountVectorizer's int64 counts
     return sp.csr_matrix(
-        (data, columns, np.asarray(indptr, dtype=index_dtype)),
+        (np.frombuffer(values, dtype=np.int32), columns, np.asarray(indptr, dtype=index_dtype)),
         shape=(len(indptr) - 1, len(alphabetical)),
     )
 
@@ -147,12 +147,23 @@ def _in_first_seen_order(rows: sp.csr_matrix) -> sp.csr_matrix:
     """Reorder each row's entries by where its term first occurs in ``rows`` (row by row,
     within a row by first occurrence): the order ``CountVectorizer.fit`` stores them in."""
     seq = rows.indices
-    first = np.zeros(rows.shape[1], dtype=np.int64)
+    # 4-byte sort keys while positions fit (they decide the order, not the dtype)
+    position_dtype = np.int32 if seq.size <= np.iinfo(np.int32).max else np.int64
+    first = np.zeros(rows.shape[1], dtype=position_dtype)
     terms, position = np.unique(seq, return_index=True)
     first[terms] = position
-    row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+    del terms, position
+    row_of = np.repeat(np.arange(rows.shape[0], dtype=position_dtype), np.diff(rows.indptr))
     order = np.lexsort((first[seq], row_of))
+    del row_of
     return sp.csr_matrix((rows.data[order], seq[order], rows.indptr.copy()), shape=rows.shape)
+
+
+def _as_float(rows: sp.csr_matrix) -> sp.csr_matrix:
+    """``rows`` with float64 values and every row's entries in the same order (scipy's
+    ``astype``, which TfidfTransformer would call on integer counts, sorts them)."""
+    return sp.csr_matrix((rows.data.astype(np.float64), rows.indices, rows.indptr),
+                         shape=rows.shape)
 
 
 def fold_tfidf(
@@ -182,9 +193,10 @@ def fold_tfidf(
             f"of {len(train_idx)} documents; use a lower min_df or more data"
         )
     tfidf = TfidfTransformer(sublinear_tf=bool(values["sublinear_tf"]))
-    x_train = train[:, kept]
+    x_train = _as_float(train[:, kept])
+    del train
     tfidf.fit(x_train)
-    x_val = counts[val_idx][:, kept]
+    x_val = _as_float(counts[val_idx][:, kept])
     x_val.sort_indices()  # TfidfVectorizer.transform sorts its rows by column
     return FoldFeatures(
         X_train=sp.csr_matrix(tfidf.transform(x_train, copy=False)),
