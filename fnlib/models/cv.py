@@ -3,9 +3,9 @@
 :func:`score_config` fits one configuration's classifier on each fold's (shared, precomputed)
 training features and scores it on the fold's validation features; :func:`score_configs`, what
 one mapped tuning task does, does that for several configurations of one feature key with one
-fold in memory at a time. Metrics treat ``fake`` (label 1) as the positive class, exactly like scikit-learn's
-``"f1"``, ``"precision"``, ``"recall"``, ``"accuracy"`` and ``"roc_auc"`` scorers (ROC AUC
-ranks by :func:`fnlib.models.scoring.positive_scores`).
+fold in memory at a time. Metrics treat ``fake`` (label 1) as the positive class, exactly like
+scikit-learn's ``"f1"``, ``"precision"``, ``"recall"``, ``"accuracy"`` and ``"roc_auc"``
+scorers (ROC AUC ranks by :func:`fnlib.models.scoring.positive_scores`).
 
 :func:`leaderboard` ranks the results. Ties are broken without timings, so the same results
 always select the same winner: higher mean, then lower standard deviation across folds, then

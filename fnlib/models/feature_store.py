@@ -266,7 +266,9 @@ class FeatureCache:
             if not locked:
                 log.warning("feature cache lock %s busy for %ss: not caching", path,
                             self.lock_timeout)
-                return self._done("uncached", self._check(list(build()), n_folds))
+                features = list(build())
+                self._check(len(features), n_folds)
+                return self._done("uncached", features)
             features = self._store(path, build(), n_folds)
             if self.bucket is not None and not refused:
                 self.bucket.publish(entry, path, {"dataset_key": dataset_key,
@@ -275,10 +277,9 @@ class FeatureCache:
             return self._done("rebuilt" if corrupt else "built", features)
 
     @staticmethod
-    def _check(features: list[FoldFeatures], n_folds: int) -> list[FoldFeatures]:
-        if len(features) != n_folds:
-            raise InputError(f"build() must give {n_folds} FoldFeatures, got {len(features)}")
-        return features
+    def _check(built: int, n_folds: int) -> None:
+        if built != n_folds:
+            raise InputError(f"build() must give {n_folds} FoldFeatures, got {built}")
 
     def _done(self, status: str, features: Sequence[FoldFeatures]) -> Sequence[FoldFeatures]:
         self.stats[status] += 1
@@ -343,9 +344,7 @@ class FeatureCache:
 
         tmp = self._tmp(path)
         try:
-            written = write_features(features, tmp)
-            if written != n_folds:
-                raise InputError(f"build() must give {n_folds} FoldFeatures, got {written}")
+            self._check(write_features(features, tmp), n_folds)
             with tmp.open("rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
